@@ -1,0 +1,1 @@
+"""Ingestion: read, validate and load survey exports; generate synthetic demo data."""

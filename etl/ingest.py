@@ -1,0 +1,477 @@
+"""One ingest run: every file read, validated, scored and loaded, or refused with a reason.
+
+Order within a run: instrument, programmes, cohorts, evidence, then responses files, so that a
+folder holding all of them loads in one go and a responses file alone uses what the database
+already holds. Invariant for every file that is not refused: rows_read = rows_loaded +
+rows_quarantined.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from etl import load
+from etl.privacy import Pseudonymiser, load_or_create_key
+from etl.read import FileRejected, discover, file_sha256, read_file_bytes, read_table
+from etl.score import long_scores, score_responses
+from etl.validate import TableSpec, Validated, check_columns, parse, schema_failures, split
+from schemas.contract import (
+    COHORT_OPTIONAL_COLUMNS,
+    COHORT_REQUIRED_COLUMNS,
+    EVIDENCE_OPTIONAL_COLUMNS,
+    EVIDENCE_REQUIRED_COLUMNS,
+    PROGRAM_COLUMNS,
+    RESPONSE_OPTIONAL_COLUMNS,
+    RESPONSE_REQUIRED_COLUMNS,
+)
+from schemas.instrument import Instrument, InstrumentError, parse_instrument
+from schemas.tables import (
+    EvidenceModel,
+    ProgramsModel,
+    cohorts_schema,
+    responses_schema,
+)
+
+PROGRAMS = TableSpec(
+    "programs",
+    required=PROGRAM_COLUMNS[:4],
+    optional=PROGRAM_COLUMNS[4:],
+    numbers=frozenset({"contact_hours"}),
+)
+COHORTS = TableSpec(
+    "cohorts",
+    required=COHORT_REQUIRED_COLUMNS,
+    optional=COHORT_OPTIONAL_COLUMNS,
+    numbers=frozenset({"cost_per_participant"}),
+    dates=frozenset({"start_date", "end_date"}),
+    booleans=frozenset({"supervision"}),
+)
+EVIDENCE = TableSpec(
+    "evidence",
+    required=EVIDENCE_REQUIRED_COLUMNS,
+    optional=EVIDENCE_OPTIONAL_COLUMNS,
+    numbers=frozenset(
+        {
+            "year",
+            "n",
+            "yi",
+            "vi",
+            "g",
+            "g_ci_low",
+            "g_ci_high",
+            "mean_pre",
+            "mean_post",
+            "sd_pre",
+            "sd_post",
+            "r",
+        }
+    ),
+    booleans=frozenset({"synthetic"}),
+)
+RESPONSES = TableSpec(
+    "responses",
+    required=RESPONSE_REQUIRED_COLUMNS,
+    optional=RESPONSE_OPTIONAL_COLUMNS,
+    numbers=frozenset(RESPONSE_OPTIONAL_COLUMNS),
+    dates=frozenset({"completed_at"}),
+)
+
+Progress = Callable[[str, str], None]
+
+
+@dataclass
+class FileReport:
+    """What happened to one input file."""
+
+    source: str
+    kind: str
+    status: str  # loaded | partial | rejected | skipped
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_replaced: int = 0
+    message: str | None = None
+    top_reasons: list[tuple[str, int]] = field(default_factory=list)
+    dropped_columns: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "status": self.status,
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_quarantined": self.rows_quarantined,
+            "rows_replaced": self.rows_replaced,
+            "message": self.message,
+            "top_reasons": [{"rule": rule, "rows": count} for rule, count in self.top_reasons],
+            "dropped_columns": self.dropped_columns,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class IngestReport:
+    run_id: str
+    database: str
+    files: list[FileReport]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every row loaded; 1 when rows were quarantined or files refused."""
+        clean = all(
+            report.status in ("loaded", "skipped") and report.rows_quarantined == 0
+            for report in self.files
+        )
+        return 0 if clean else 1
+
+    def as_dict(self) -> dict:
+        totals = {
+            key: sum(getattr(report, key) for report in self.files)
+            for key in ("rows_read", "rows_loaded", "rows_quarantined", "rows_replaced")
+        }
+        return {
+            "run_id": self.run_id,
+            "database": self.database,
+            "exit_code": self.exit_code,
+            "totals": totals,
+            "files": [report.as_dict() for report in self.files],
+        }
+
+
+@dataclass
+class IngestOptions:
+    replace: bool = False
+    strict: bool = False
+    drop: tuple[str, ...] = ()
+    key: bytes | None = None
+    progress: Progress | None = None
+
+
+class _Run:
+    """State of one run: the warehouse copy, the instrument in force, the pseudonymiser."""
+
+    def __init__(self, warehouse: load.Warehouse, options: IngestOptions):
+        self.warehouse = warehouse
+        self.options = options
+        self.pseudonymiser = Pseudonymiser(options.key or load_or_create_key())
+        self.instrument: Instrument | None = load.stored_instrument(warehouse.con)
+
+    def step(self, source: str, what: str) -> None:
+        if self.options.progress:
+            self.options.progress(source, what)
+
+    # Each handler returns a FileReport; FileRejected propagates to `_ingest_file`.
+
+    def instrument_file(self, source: str, data: bytes, record: load.RunRecord) -> FileReport:
+        try:
+            instrument = parse_instrument(yaml.safe_load(data.decode("utf-8-sig")), source=source)
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            raise FileRejected(f"not valid UTF-8 YAML ({error})", "Fix the YAML syntax.") from error
+        except InstrumentError as error:
+            raise FileRejected(
+                str(error), "See the README's input format for instrument.yaml."
+            ) from error
+        conflicts = load.instrument_conflicts(self.warehouse.con, instrument)
+        if conflicts:
+            raise FileRejected(
+                f"scale(s) {', '.join(conflicts)} would be scored differently from the responses "
+                "already loaded",
+                "Give the changed scale a new id, or build a new database with --db.",
+            )
+        with self.warehouse.transaction() as con:
+            load.store_instrument(con, instrument)
+            record.rows_read = record.rows_loaded = len(instrument.scales)
+            load.record_run(con, record)
+        self.instrument = load.stored_instrument(self.warehouse.con)
+        return FileReport(
+            source, "instrument", "loaded", len(instrument.scales), len(instrument.scales)
+        )
+
+    def _table_file(
+        self,
+        source: str,
+        data: bytes,
+        record: load.RunRecord,
+        spec: TableSpec,
+        schema,
+        table_name: str,
+        to_rows: Callable[[pd.DataFrame], pd.DataFrame],
+    ) -> FileReport:
+        table = read_table(Path(source), data, spec.numbers)
+        table, dropped = check_columns(table, spec, drop=self.options.drop)
+        frame, failures = parse(table, spec)
+        failures = pd.concat([failures, schema_failures(frame, schema)], ignore_index=True)
+        validated = split(frame, failures, table)
+        return self._write(
+            source,
+            record,
+            validated,
+            dropped,
+            lambda con: load.upsert(con, table_name, to_rows(validated.valid)),
+        )
+
+    def programs_file(self, source: str, data: bytes, record: load.RunRecord) -> FileReport:
+        schema = ProgramsModel.to_schema()
+        return self._table_file(
+            source, data, record, PROGRAMS, schema, "programs", lambda frame: frame
+        )
+
+    def cohorts_file(self, source: str, data: bytes, record: load.RunRecord) -> FileReport:
+        schema = cohorts_schema(load.known_programs(self.warehouse.con))
+        return self._table_file(
+            source, data, record, COHORTS, schema, "cohorts", lambda frame: frame
+        )
+
+    def evidence_file(self, source: str, data: bytes, record: load.RunRecord) -> FileReport:
+        from stats.meta import to_yi_vi
+
+        def with_effect_sizes(frame: pd.DataFrame) -> pd.DataFrame:
+            frame = frame.copy()
+            converted = [to_yi_vi(row) for row in frame.to_dict("records")]
+            frame["yi"] = [pair[0] if pair else np.nan for pair in converted]
+            frame["vi"] = [pair[1] if pair else np.nan for pair in converted]
+            frame["synthetic"] = (
+                frame["synthetic"].fillna(False).astype(bool) if "synthetic" in frame else False
+            )
+            return frame
+
+        table = read_table(Path(source), data, EVIDENCE.numbers)
+        table, dropped = check_columns(table, EVIDENCE, drop=self.options.drop)
+        frame, failures = parse(table, EVIDENCE)
+        failures = pd.concat(
+            [failures, schema_failures(frame, EvidenceModel.to_schema())], ignore_index=True
+        )
+        converted = with_effect_sizes(frame)
+        no_effect = np.flatnonzero(
+            converted["yi"].isna().to_numpy() | converted["vi"].isna().to_numpy()
+        )
+        failures = pd.concat(
+            [
+                failures,
+                pd.DataFrame(
+                    {
+                        "row": no_effect,
+                        "rule": "effect_size_is_given",
+                        "column": None,
+                        "value": None,
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+        validated = split(converted, failures, table)
+        return self._write(
+            source,
+            record,
+            validated,
+            dropped,
+            lambda con: load.upsert(con, "evidence", validated.valid),
+        )
+
+    def responses_file(self, source: str, data: bytes, record: load.RunRecord) -> FileReport:
+        instrument = self.instrument
+        if instrument is None:
+            raise FileRejected(
+                "no instrument is known, so the items cannot be checked or scored",
+                "Ingest instrument.yaml first, or together with this file.",
+            )
+        self.step(source, "reading")
+        table = read_table(Path(source), data, frozenset(instrument.items) | RESPONSES.numbers)
+        table, dropped = check_columns(
+            table, RESPONSES, known_items=instrument.items, drop=self.options.drop
+        )
+        self.step(source, "validating")
+        frame, failures = parse(table, RESPONSES, item_columns=instrument.items)
+        cohorts = load.known_cohorts(self.warehouse.con)
+        dates = frame[["cohort_id"]].merge(cohorts, on="cohort_id", how="left")
+        frame["cohort_start"] = dates["cohort_start"].to_numpy().astype("datetime64[ns]")
+        frame["cohort_end"] = dates["cohort_end"].to_numpy().astype("datetime64[ns]")
+        schema = responses_schema(instrument, cohorts["cohort_id"].tolist())
+        failures = pd.concat([failures, schema_failures(frame, schema)], ignore_index=True)
+        self.step(source, "pseudonymising")
+        frame["participant_id"] = self.pseudonymiser.hash_series(frame["participant_code"])
+        keys = pd.DataFrame(
+            {
+                "row": np.arange(len(frame)),
+                "participant_id": frame["participant_id"],
+                "cohort_id": frame["cohort_id"],
+                "wave": frame["wave"],
+            }
+        ).dropna()
+        existing = load.response_keys_already_loaded(self.warehouse.con, keys)
+        if len(existing) and not self.options.replace:
+            failures = pd.concat(
+                [
+                    failures,
+                    pd.DataFrame(
+                        {
+                            "row": existing["row"],
+                            "rule": "response_not_already_loaded",
+                            "column": None,
+                            "value": existing["source"],
+                        }
+                    ),
+                ],
+                ignore_index=True,
+            )
+        validated = split(frame, failures, table, self.pseudonymiser.hash_one)
+        self.step(source, "scoring")
+        valid = validated.valid
+        scored = score_responses(valid, instrument)
+        source_rows = valid.index.to_numpy() + 2
+        rows = pd.DataFrame(
+            {
+                "participant_id": valid["participant_id"].to_numpy(),
+                "cohort_id": valid["cohort_id"].to_numpy(),
+                "wave": valid["wave"].to_numpy(),
+                "completed_at": valid["completed_at"].to_numpy(),
+                "audience": valid["audience"].to_numpy(),
+                "years_experience": valid["years_experience"].to_numpy(),
+                "duration_seconds": valid["duration_seconds"].to_numpy(),
+                **{item: valid[item].to_numpy() for item in instrument.items},
+                "items_missing_share": scored.items_missing_share,
+                "flag_straightlining": scored.flag_straightlining,
+                "flag_item_missingness": scored.flag_item_missingness,
+                "flag_speeding": scored.flag_speeding,
+                "run_id": record.run_id,
+                "source": source,
+                "source_row": source_rows.astype(np.int32),
+            }
+        )
+        scores = long_scores(rows, scored)
+        scores["run_id"] = record.run_id
+
+        def write(con) -> int:
+            replaced = 0
+            if self.options.replace and len(existing):
+                replaced = load.delete_responses(
+                    con,
+                    keys[keys["row"].isin(existing["row"])][
+                        ["participant_id", "cohort_id", "wave"]
+                    ],
+                )
+            self.step(source, "loading")
+            load.insert_frame(con, "responses", rows)
+            load.insert_frame(con, "scale_scores", scores)
+            return replaced
+
+        return self._write(source, record, validated, dropped, write)
+
+    def _write(self, source, record, validated: Validated, dropped, write) -> FileReport:
+        quarantined = len(validated.quarantine)
+        strict_refusal = self.options.strict and quarantined > 0
+        record.rows_read = validated.rows_read
+        record.rows_quarantined = quarantined
+        record.rows_loaded = 0 if strict_refusal else validated.rows_read - quarantined
+        if strict_refusal:
+            record.status = "rejected"
+            record.message = (
+                f"--strict: {quarantined} row(s) broke a rule, so nothing of the file was loaded"
+            )
+        else:
+            record.status = "partial" if quarantined else "loaded"
+        if dropped:
+            record.message = (
+                record.message + "; " if record.message else ""
+            ) + f"left out column(s) {', '.join(dropped)}"
+        with self.warehouse.transaction() as con:
+            replaced = 0 if strict_refusal else (write(con) or 0)
+            record.rows_replaced = replaced
+            if quarantined:
+                quarantine = validated.quarantine.assign(
+                    run_id=record.run_id, source=source, quarantined_at=load.utc_now()
+                )
+                load.insert_frame(con, "quarantine", quarantine)
+            load.record_run(con, record)
+        return FileReport(
+            source=source,
+            kind=record.kind,
+            status=record.status,
+            rows_read=record.rows_read,
+            rows_loaded=record.rows_loaded,
+            rows_quarantined=quarantined,
+            rows_replaced=replaced,
+            message=record.message,
+            top_reasons=list(validated.rule_counts.items())[:3],
+            dropped_columns=dropped,
+        )
+
+
+def _ingest_file(run: _Run, path: Path, kind: str) -> FileReport:
+    source = str(path)
+    started = load.utc_now()
+    clock = time.perf_counter()
+    record = load.RunRecord(
+        run_id=run.warehouse.run_id,
+        source=source,
+        kind=kind,
+        sha256=None,
+        rows_read=0,
+        rows_loaded=0,
+        rows_quarantined=0,
+        status="rejected",
+        message=None,
+        started_at=started,
+    )
+    try:
+        data = read_file_bytes(path)
+        record.sha256 = file_sha256(data)
+        earlier = load.previous_load(run.warehouse.con, record.sha256, kind)
+        if earlier is not None:
+            report = FileReport(
+                source,
+                kind,
+                "skipped",
+                message=(
+                    f"already loaded: same content as {earlier[1]} (run {earlier[0]}); "
+                    "nothing to do"
+                ),
+            )
+        else:
+            handler = getattr(run, f"{kind}_file")
+            report = handler(source, data, record)
+    except FileRejected as refusal:
+        record.status, record.message = "rejected", str(refusal)
+        with run.warehouse.transaction() as con:
+            load.record_run(con, record)
+        report = FileReport(source, kind, "rejected", record.rows_read, message=str(refusal))
+    report.seconds = time.perf_counter() - clock
+    return report
+
+
+def ingest(paths: list[Path], db_path: Path, options: IngestOptions | None = None) -> IngestReport:
+    """Load every file under `paths` into the database at `db_path`."""
+    options = options or IngestOptions()
+    inputs = discover([Path(path) for path in paths])
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    ordered = [
+        (inputs.instrument, "instrument"),
+        (inputs.programs, "programs"),
+        (inputs.cohorts, "cohorts"),
+        (inputs.evidence, "evidence"),
+    ] + [(path, "responses") for path in inputs.responses]
+    ordered = [(path, kind) for path, kind in ordered if path is not None]
+    with load.ingest_lock(db_path, wait_seconds=600):
+        warehouse = load.Warehouse(db_path)
+        try:
+            run = _Run(warehouse, options)
+            reports = []
+            for path, kind in ordered:
+                run.step(str(path), "start")
+                reports.append(_ingest_file(run, path, kind))
+                run.step(str(path), "done")
+            warehouse.publish()
+        except BaseException:
+            warehouse.discard()
+            raise
+    return IngestReport(run_id=warehouse.run_id, database=str(db_path), files=reports)

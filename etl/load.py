@@ -1,0 +1,359 @@
+"""Write validated tables into DuckDB: one transaction per file, swapped in atomically per run.
+
+An ingest run writes into a private copy of the database (`<db>.ingest-tmp`) and, when every
+file is done, `os.replace`s it over the database. So the dashboard and researchers' read-only
+connections are never blocked and never see half a run, and a run that is killed leaves the
+database exactly as it was (the stale copy is removed by the next run). Within the copy each
+file is one transaction, so a refused file leaves no trace but its `ingest_runs` row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import shutil
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from schemas.contract import WAVES
+from schemas.instrument import KIRKPATRICK_LEVELS, Instrument, Scale, parse_instrument
+
+SCHEMA_VERSION = "1"
+
+
+def schema_sql(name: str) -> str:
+    return resources.files("schemas").joinpath(name).read_text(encoding="utf-8")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the tables (and reference rows) a new database needs; harmless on an old one."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'attune_meta'"
+    ).fetchall()[0][0]
+    if exists:
+        return
+    con.execute("BEGIN TRANSACTION")
+    con.execute(schema_sql("ddl.sql"))
+    con.execute(
+        "INSERT OR IGNORE INTO attune_meta VALUES ('schema_version', ?), ('created_at', ?)",
+        [SCHEMA_VERSION, utc_now().isoformat(timespec="seconds")],
+    )
+    for position, (wave, months) in enumerate(WAVES.items()):
+        con.execute("INSERT OR IGNORE INTO waves VALUES (?, ?, ?)", [wave, position, months])
+    con.execute(schema_sql("views.sql"))
+    con.execute("COMMIT")
+
+
+def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Recreate the views (they change with the code, not with the data)."""
+    con.execute("BEGIN TRANSACTION")
+    con.execute(schema_sql("views.sql"))
+    con.execute("COMMIT")
+
+
+class IngestLocked(RuntimeError):
+    """Another ingest is writing this database."""
+
+
+@contextmanager
+def ingest_lock(db_path: Path, wait_seconds: float = 0.0):
+    """Only one ingest writes a database at a time."""
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IngestLocked(
+                        f"another attune ingest is writing {db_path}; wait for it to finish"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class Warehouse:
+    """The database copy one ingest run writes, swapped over the real file on `publish`."""
+
+    def __init__(self, db_path: Path):
+        self.db_path = Path(db_path)
+        self.work_path = self.db_path.with_name(self.db_path.name + ".ingest-tmp")
+        for stale in (self.work_path, self.work_path.with_name(self.work_path.name + ".wal")):
+            stale.unlink(missing_ok=True)
+        if self.db_path.exists():
+            shutil.copyfile(self.db_path, self.work_path)
+        self.con = duckdb.connect(str(self.work_path))
+        ensure_schema(self.con)
+        self.run_id = uuid.uuid4().hex[:12]
+
+    def publish(self) -> None:
+        """Make the run visible: checkpoint, close and atomically replace the database file."""
+        refresh_views(self.con)
+        self.con.execute("CHECKPOINT")
+        self.con.close()
+        with open(self.work_path, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(self.work_path, self.db_path)
+        directory = os.open(self.db_path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def discard(self) -> None:
+        try:
+            self.con.close()
+        finally:
+            self.work_path.unlink(missing_ok=True)
+
+    @contextmanager
+    def transaction(self):
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+
+# --- What is already loaded ----------------------------------------------------------------
+
+
+def previous_load(con: duckdb.DuckDBPyConnection, sha256: str, kind: str) -> tuple | None:
+    """The last run that loaded a file with these exact bytes, if any."""
+    return con.execute(
+        "SELECT run_id, source, finished_at FROM ingest_runs "
+        "WHERE sha256 = ? AND kind = ? AND status IN ('loaded', 'partial') "
+        "ORDER BY finished_at DESC LIMIT 1",
+        [sha256, kind],
+    ).fetchone()
+
+
+def stored_instrument(con: duckdb.DuckDBPyConnection) -> Instrument | None:
+    scales = con.execute(
+        "SELECT scale_id, name, domain, level, min_value, max_value, higher_is_better, "
+        "min_answered, reliability FROM scales ORDER BY rowid"
+    ).fetchall()
+    if not scales:
+        return None
+    items = con.execute(
+        "SELECT scale_id, item_id, reverse_keyed FROM scale_items ORDER BY scale_id, position"
+    ).fetchall()
+    entries = []
+    for scale_id, name, domain, level, low, high, better, min_answered, reliability in scales:
+        own = [row for row in items if row[0] == scale_id]
+        entries.append(
+            {
+                "id": scale_id,
+                "name": name,
+                "domain": domain,
+                "level": level,
+                "items": [row[1] for row in own],
+                "min": low,
+                "max": high,
+                "reverse": [row[1] for row in own if row[2]],
+                "higher_is_better": better,
+                "min_answered": min_answered,
+                "reliability": reliability,
+            }
+        )
+    return parse_instrument({"scales": entries}, source="the database")
+
+
+def _same_scoring(old: Scale, new: Scale) -> bool:
+    return (old.items, old.min, old.max, old.reverse, old.higher_is_better, old.min_answered) == (
+        new.items,
+        new.min,
+        new.max,
+        new.reverse,
+        new.higher_is_better,
+        new.min_answered,
+    )
+
+
+def instrument_conflicts(con: duckdb.DuckDBPyConnection, instrument: Instrument) -> list[str]:
+    """Scales whose scoring would change under responses already scored the old way."""
+    old = stored_instrument(con)
+    if old is None:
+        return []
+    has_scores = con.execute("SELECT count(*) FROM scale_scores").fetchone()[0] > 0
+    if not has_scores:
+        return []
+    old_scales = {scale.id: scale for scale in old.scales}
+    return [
+        scale.id
+        for scale in instrument.scales
+        if scale.id in old_scales and not _same_scoring(old_scales[scale.id], scale)
+    ]
+
+
+def store_instrument(con: duckdb.DuckDBPyConnection, instrument: Instrument) -> None:
+    """Record the scales and give `responses` one documented column per item."""
+    for scale in instrument.scales:
+        con.execute("DELETE FROM scale_items WHERE scale_id = ?", [scale.id])
+        con.execute(
+            "INSERT OR REPLACE INTO scales VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                scale.id,
+                scale.name,
+                scale.domain,
+                scale.level,
+                KIRKPATRICK_LEVELS[scale.level],
+                scale.n_items,
+                scale.min,
+                scale.max,
+                scale.higher_is_better,
+                scale.min_answered,
+                scale.reliability,
+            ],
+        )
+        existing = {
+            row[0]
+            for row in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'responses'"
+            ).fetchall()
+        }
+        for position, item in enumerate(scale.items, start=1):
+            reverse = item in scale.reverse
+            con.execute(
+                "INSERT INTO scale_items VALUES (?, ?, ?, ?)", [item, scale.id, position, reverse]
+            )
+            # Item names are checked identifiers (schemas.instrument.IDENTIFIER).
+            if item not in existing:
+                con.execute(f'ALTER TABLE responses ADD COLUMN "{item}" DOUBLE')
+            note = (
+                f"Item {position} of {scale.name} ({scale.id}), "
+                f"answered {scale.min:g}-{scale.max:g}"
+                f"{', reverse-keyed' if reverse else ''}; as answered, before reverse-keying; "
+                "NULL = not answered."
+            )
+            con.execute(
+                f"COMMENT ON COLUMN responses.\"{item}\" IS '{note.replace(chr(39), chr(39) * 2)}'"
+            )
+
+
+def known_programs(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [row[0] for row in con.execute("SELECT program_id FROM programs").fetchall()]
+
+
+def known_cohorts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute(
+        "SELECT cohort_id, CAST(start_date AS TIMESTAMP) AS cohort_start, "
+        "CAST(end_date AS TIMESTAMP) AS cohort_end FROM cohorts"
+    ).df()
+
+
+# --- Writing -------------------------------------------------------------------------------
+
+
+def upsert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Insert rows, replacing rows with the same primary key (programs, cohorts, evidence)."""
+    if frame.empty:
+        return
+    con.register("incoming_rows", frame)
+    try:
+        con.execute(f"INSERT OR REPLACE INTO {table} BY NAME SELECT * FROM incoming_rows")
+    finally:
+        con.unregister("incoming_rows")
+
+
+def response_keys_already_loaded(
+    con: duckdb.DuckDBPyConnection, keys: pd.DataFrame
+) -> pd.DataFrame:
+    """Incoming (row, participant, cohort, wave) keys that are already in `responses`."""
+    con.register("incoming_keys", keys)
+    try:
+        return con.execute(
+            "SELECT k.row, r.source FROM incoming_keys AS k "
+            "JOIN responses AS r USING (participant_id, cohort_id, wave) ORDER BY k.row"
+        ).df()
+    finally:
+        con.unregister("incoming_keys")
+
+
+def delete_responses(con: duckdb.DuckDBPyConnection, keys: pd.DataFrame) -> int:
+    """Remove the responses and scores with these keys (for --replace); returns rows removed."""
+    con.register("replaced_keys", keys)
+    try:
+        removed = con.execute(
+            "DELETE FROM responses AS r USING replaced_keys AS k WHERE r.participant_id = "
+            "k.participant_id AND r.cohort_id = k.cohort_id AND r.wave = k.wave"
+        ).fetchall()[0][0]
+        con.execute(
+            "DELETE FROM scale_scores AS s USING replaced_keys AS k WHERE s.participant_id = "
+            "k.participant_id AND s.cohort_id = k.cohort_id AND s.wave = k.wave"
+        )
+        return int(removed)
+    finally:
+        con.unregister("replaced_keys")
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
+    con.register("incoming_rows", frame)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows")
+    finally:
+        con.unregister("incoming_rows")
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    source: str
+    kind: str
+    sha256: str | None
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    status: str
+    message: str | None
+    started_at: dt.datetime
+    rows_replaced: int = 0
+    input_format: str = "canonical"
+    mapping_sha256: str | None = None
+
+
+def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
+    con.execute(
+        "INSERT INTO ingest_runs (run_id, source, kind, sha256, input_format, mapping_sha256, "
+        "rows_read, rows_loaded, rows_quarantined, rows_replaced, status, message, started_at, "
+        "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            record.run_id,
+            record.source,
+            record.kind,
+            record.sha256,
+            record.input_format,
+            record.mapping_sha256,
+            record.rows_read,
+            record.rows_loaded,
+            record.rows_quarantined,
+            record.rows_replaced,
+            record.status,
+            record.message,
+            record.started_at,
+            utc_now(),
+        ],
+    )

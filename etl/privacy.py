@@ -1,0 +1,177 @@
+"""Keep personal data out: pseudonymise participant codes and refuse columns that look personal.
+
+Participant codes are stored only as HMAC-SHA256(key, code). The key lives outside the database
+(default `~/.config/attune/pseudonym.key`, or `$ATTUNE_KEY_FILE`), is created on first use, and
+must be kept (and backed up) with the same care as the raw exports: whoever holds it and a code
+can recompute the hash, and without it new waves can no longer be linked to earlier ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+KEY_BYTES = 32
+SHA256_BLOCK = 64
+
+
+def default_key_path() -> Path:
+    if os.environ.get("ATTUNE_KEY_FILE"):
+        return Path(os.environ["ATTUNE_KEY_FILE"])
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))
+    return config_home / "attune" / "pseudonym.key"
+
+
+def load_or_create_key(path: Path | None = None) -> bytes:
+    """The pseudonymisation key, created (readable by its owner only) if it does not exist."""
+    path = path or default_key_path()
+    if path.exists():
+        key = bytes.fromhex(path.read_text().strip())
+        if len(key) < 16:
+            raise ValueError(f"{path}: the pseudonymisation key is too short")
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(KEY_BYTES)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key.hex() + "\n")
+    return key
+
+
+def normalise_code(code: str) -> str:
+    """Codes typed by people: case and surrounding/inner blanks do not make another person."""
+    return re.sub(r"\s+", "", code).upper()
+
+
+class Pseudonymiser:
+    """HMAC-SHA256 of participant codes (RFC 2104), with the key's pads hashed once."""
+
+    def __init__(self, key: bytes):
+        padded = (
+            key.ljust(SHA256_BLOCK, b"\0")
+            if len(key) <= SHA256_BLOCK
+            else hashlib.sha256(key).digest().ljust(SHA256_BLOCK, b"\0")
+        )
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in padded))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in padded))
+
+    def hash_one(self, code: str) -> str:
+        inner = self._inner.copy()
+        inner.update(normalise_code(code).encode("utf-8"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+    def hash_series(self, codes: pd.Series) -> pd.Series:
+        """Hash each distinct code once; blanks stay blank."""
+        values = codes.to_numpy(dtype=object)
+        missing = pd.isna(values)
+        unique, inverse = np.unique(values[~missing].astype(str), return_inverse=True)
+        hashed = np.array([self.hash_one(code) for code in unique], dtype=object)
+        result = np.full(len(values), None, dtype=object)
+        result[~missing] = hashed[inverse] if len(unique) else []
+        return pd.Series(result, index=codes.index, dtype="str")
+
+
+# --- The personal-data guard -------------------------------------------------------------
+
+PERSONAL_COLUMN_NAMES = [
+    (r"(^|_)(first|last|full|given|family|sur|user|maiden)_?name($|_)|^name$", "a person's name"),
+    (r"e_?mail", "an e-mail address"),
+    (r"phone|mobile|telephone|(^|_)tel($|_)|whatsapp", "a phone number"),
+    (r"address|street|postcode|post_code|zip_?code|(^|_)zip($|_)|city|suburb", "a postal address"),
+    (r"birth|(^|_)dob($|_)|(^|_)age($|_)", "a date of birth or age"),
+    (
+        r"comment|feedback|free_?text|notes?($|_)|remarks|open_?ended|other_text|_text$",
+        "free-text comments",
+    ),
+    (r"ip_?address|(^|_)ip($|_)|latitude|longitude|location", "a location or network address"),
+    (
+        r"national_?id|passport|ssn|nhs_?number|social_security|staff_?id|employee_?id",
+        "an identity number",
+    ),
+]
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+PHONE = re.compile(r"^\+?[\d\s().-]{9,}$")
+DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$")
+
+
+@dataclass(frozen=True)
+class PersonalDataFinding:
+    column: str
+    why: str
+
+    def message(self) -> str:
+        return (
+            f"column '{self.column}' looks like personal data ({self.why}); Attune does not "
+            f"store personal data. Remove it from the export, or leave it out with "
+            f"--drop {self.column}"
+        )
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+
+def personal_column_name(name: str) -> str | None:
+    """Why a column's name suggests personal data, or None."""
+    snake = _snake(name)
+    for pattern, why in PERSONAL_COLUMN_NAMES:
+        if re.search(pattern, snake):
+            return f"its name suggests {why}"
+    return None
+
+
+def personal_values(
+    values: pd.Series, sample_size: int = 500, free_text_expected: bool = False
+) -> str | None:
+    """Why a column's values look like personal data (e-mails, phone numbers, free text)."""
+    sample = values.dropna().astype(str)
+    if sample.empty:
+        return None
+    sample = sample.iloc[:sample_size]
+    stripped = sample.str.strip()
+    if stripped.str.contains(EMAIL).mean() > 0.05:
+        return "it holds e-mail addresses"
+    digits = stripped.str.replace(r"\D", "", regex=True).str.len()
+    phone_like = stripped.str.match(PHONE) & (digits >= 9) & ~stripped.str.match(DATE_LIKE)
+    if phone_like.mean() > 0.2:
+        return "it holds phone numbers"
+    words = stripped.str.split().str.len()
+    if (
+        not free_text_expected
+        and len(sample) >= 3
+        and words.mean() >= 4
+        and stripped.str.len().mean() >= 25
+    ):
+        return "it holds free text, which can identify people"
+    return None
+
+
+def find_personal_data(
+    frame_columns: dict[str, pd.Series], expected_text_columns: set[str]
+) -> list[PersonalDataFinding]:
+    """Columns of an input that must not be stored.
+
+    Names are checked for every column that is not an expected contract column; values are
+    checked for every text column, so a participant_code column of e-mail addresses is caught.
+    Free text is expected only in the contract's own text columns (a programme's name, a
+    citation).
+    """
+    findings = []
+    for column, values in frame_columns.items():
+        expected = column in expected_text_columns
+        why = None if expected else personal_column_name(column)
+        if why is None and (values.dtype == object or pd.api.types.is_string_dtype(values)):
+            why = personal_values(values, free_text_expected=expected)
+        if why:
+            findings.append(PersonalDataFinding(column, why))
+    return findings

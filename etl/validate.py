@@ -1,0 +1,299 @@
+"""Check an input table against the contract and split it into valid rows and a quarantine.
+
+Two passes, both vectorised: parsing (is each value a number, a date, true/false, present?) and
+the Pandera model of the table (allowed values, ranges, references, cross-column rules). Every
+row that breaks any rule is quarantined with every rule it broke, in words; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pyarrow
+import pyarrow.compute as pc
+
+from etl.privacy import find_personal_data
+from etl.read import FileRejected
+from schemas.tables import describe
+
+NUMBER = r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$"
+ITEM_LIKE = re.compile(r"^([A-Za-z]+)_?\d+[A-Za-z]?$")
+# Pandera's own check names that the parsing pass already reports in its own words.
+REPORTED_BY_PARSING = {"not_nullable"}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """The columns a kind of input file has, and how each is parsed."""
+
+    kind: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    numbers: frozenset[str] = frozenset()
+    dates: frozenset[str] = frozenset()
+    booleans: frozenset[str] = frozenset()
+    nullable: frozenset[str] = frozenset()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+@dataclass
+class Validated:
+    """The outcome of validating one table."""
+
+    valid: pd.DataFrame
+    quarantine: pd.DataFrame  # source_row, rules, reasons, raw
+    rows_read: int
+    dropped_columns: list[str] = field(default_factory=list)
+
+    @property
+    def rule_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for rules in self.quarantine["rules"]:
+            for rule in rules:
+                counts[rule] = counts.get(rule, 0) + 1
+        return dict(sorted(counts.items(), key=lambda pair: -pair[1]))
+
+
+def check_columns(
+    table: pyarrow.Table,
+    spec: TableSpec,
+    known_items: tuple[str, ...] = (),
+    drop: tuple[str, ...] = (),
+) -> tuple[pyarrow.Table, list[str]]:
+    """Refuse the file for missing required columns, personal data or unknown columns."""
+    present = [column for column in drop if column in table.column_names]
+    if present:
+        table = table.drop_columns(present)
+    columns = table.column_names
+    missing = [column for column in spec.required if column not in columns]
+    if missing:
+        raise FileRejected(
+            f"missing required column(s): {', '.join(missing)}",
+            f"A {spec.kind} file needs the columns {', '.join(spec.required)}.",
+        )
+    expected = set(spec.columns) | set(known_items)
+    text_columns = {
+        column: table.column(column).to_pandas()
+        for column in columns
+        if column not in expected or pyarrow.types.is_string(table.column(column).type)
+    }
+    findings = find_personal_data(
+        text_columns, expected_text_columns=expected - spec.numbers - set(known_items)
+    )
+    if findings:
+        raise FileRejected("; ".join(finding.message() for finding in findings))
+    unknown = [column for column in columns if column not in expected]
+    if unknown:
+        known_prefixes = {
+            ITEM_LIKE.match(item).group(1) for item in known_items if ITEM_LIKE.match(item)
+        }
+        unknown_items = [
+            column
+            for column in unknown
+            if (match := ITEM_LIKE.match(column)) and match.group(1) in known_prefixes
+        ]
+        if unknown_items:
+            raise FileRejected(
+                f"unknown item column(s): {', '.join(unknown_items)} are not items of any scale "
+                "in instrument.yaml",
+                "Add them to a scale in instrument.yaml, or leave them out with --drop.",
+            )
+        raise FileRejected(
+            f"unknown column(s): {', '.join(unknown)}",
+            "Leave them out with --drop COLUMN, or rename them to the contract's names "
+            "(see the README's input format).",
+        )
+    return table, present
+
+
+def _text(array: pyarrow.ChunkedArray) -> pyarrow.ChunkedArray:
+    """Any column as trimmed text, blanks as null."""
+    if not pyarrow.types.is_string(array.type) and not pyarrow.types.is_large_string(array.type):
+        if pyarrow.types.is_floating(array.type):
+            integral = pc.equal(pc.round(array), array)
+            as_int = pc.cast(pc.if_else(integral, array, None), pyarrow.int64(), safe=False)
+            array = pc.if_else(
+                integral, pc.cast(as_int, pyarrow.string()), pc.cast(array, pyarrow.string())
+            )
+        elif pyarrow.types.is_timestamp(array.type):
+            array = pc.strftime(array, format="%Y-%m-%d")
+        else:
+            array = pc.cast(array, pyarrow.string())
+    trimmed = pc.utf8_trim_whitespace(array)
+    return pc.if_else(pc.equal(trimmed, ""), None, trimmed)
+
+
+def _numbers(array: pyarrow.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Values as float64 and a mask of values that are present but not numbers."""
+    if pyarrow.types.is_floating(array.type) or pyarrow.types.is_integer(array.type):
+        values = pc.cast(array, pyarrow.float64()).to_numpy(zero_copy_only=False)
+        return values, np.zeros(len(values), dtype=bool)
+    text = _text(array)
+    try:
+        values = pc.cast(text, pyarrow.float64())
+        return values.to_numpy(zero_copy_only=False), np.zeros(len(text), dtype=bool)
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError):
+        is_number = pc.fill_null(pc.match_substring_regex(text, NUMBER), True)
+        values = pc.cast(pc.if_else(is_number, text, None), pyarrow.float64())
+        return values.to_numpy(zero_copy_only=False), ~is_number.to_numpy(zero_copy_only=False)
+
+
+def _dates(array: pyarrow.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """ISO dates as datetime64[ns] and a mask of values that are present but not ISO dates."""
+    text = _text(array)
+    parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # strptime rolls 2024-02-31 over to March: only a date that prints back as given is one.
+    round_trip = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text)
+    ok = pc.fill_null(round_trip, False)
+    bad = pc.and_(pc.is_valid(text), pc.invert(ok))
+    values = pc.if_else(ok, parsed, None).to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+    return values, bad.to_numpy(zero_copy_only=False)
+
+
+def _booleans(array: pyarrow.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    lowered = pc.utf8_lower(_text(array))
+    is_true = pc.fill_null(pc.equal(lowered, "true"), False).to_numpy(zero_copy_only=False)
+    is_false = pc.fill_null(pc.equal(lowered, "false"), False).to_numpy(zero_copy_only=False)
+    present = pc.is_valid(lowered).to_numpy(zero_copy_only=False)
+    return is_true, present & ~is_true & ~is_false
+
+
+def parse(
+    table: pyarrow.Table, spec: TableSpec, item_columns: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Typed columns, and the failures of values that are missing or of the wrong type."""
+    n_rows = table.num_rows
+    typed: dict[str, object] = {}
+    failures: list[pd.DataFrame] = []
+    raw_text: dict[str, pyarrow.ChunkedArray] = {}
+
+    def fail(column: str, rule: str, mask: np.ndarray) -> None:
+        rows = np.flatnonzero(mask)
+        if len(rows):
+            if column not in raw_text:
+                raw_text[column] = _text(table.column(column))
+            values = raw_text[column].take(pyarrow.array(rows)).to_pylist()
+            failures.append(
+                pd.DataFrame({"row": rows, "rule": rule, "column": column, "value": values})
+            )
+
+    for column in spec.columns + tuple(item_columns):
+        if column not in table.column_names:
+            if column in spec.numbers or column in item_columns:
+                typed[column] = np.full(n_rows, np.nan)
+            else:
+                typed[column] = pd.Series([None] * n_rows, dtype="str")
+            continue
+        array = table.column(column)
+        if column in spec.numbers or column in item_columns:
+            values, bad = _numbers(array)
+            fail(column, "value_is_a_number", bad)
+            missing = np.isnan(values) & ~bad
+        elif column in spec.dates:
+            values, bad = _dates(array)
+            fail(column, "value_is_a_date", bad)
+            missing = np.isnat(values) & ~bad
+        elif column in spec.booleans:
+            values, bad = _booleans(array)
+            fail(column, "value_is_true_or_false", bad)
+            missing = pc.is_null(_text(array)).to_numpy(zero_copy_only=False)
+        else:
+            text = _text(array)
+            values = text.to_pandas(
+                types_mapper=lambda _: pd.StringDtype("pyarrow", na_value=np.nan)
+            )
+            missing = values.isna().to_numpy()
+        if column in spec.required and column not in spec.nullable:
+            fail(column, "value_is_present", missing)
+        typed[column] = values
+    frame = pd.DataFrame(typed)
+    failure_frame = (
+        pd.concat(failures, ignore_index=True)
+        if failures
+        else pd.DataFrame({"row": [], "rule": [], "column": [], "value": []})
+    )
+    return frame, failure_frame
+
+
+def schema_failures(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataFrame:
+    """Run the Pandera schema lazily and return one failure per row, rule and column."""
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        cases = cases[cases["index"].notna() & ~cases["check"].isin(REPORTED_BY_PARSING)]
+        unexpected = cases[cases["check"].astype(str).str.startswith(("dtype(", "column_in_"))]
+        if len(unexpected):
+            raise RuntimeError(f"schema problem, not a data problem:\n{unexpected}") from errors
+        dataframe_level = cases["schema_context"] == "DataFrameSchema"
+        cases = cases.assign(column=cases["column"].where(~dataframe_level, None))
+        cases = cases.drop_duplicates(["index", "check", "column"])
+        return pd.DataFrame(
+            {
+                "row": cases["index"].astype(int).to_numpy(),
+                "rule": cases["check"].astype(str).to_numpy(),
+                "column": cases["column"].to_numpy(),
+                "value": cases["failure_case"].where(~dataframe_level, None).to_numpy(),
+            }
+        )
+    return pd.DataFrame({"row": [], "rule": [], "column": [], "value": []})
+
+
+def raw_rows_as_json(
+    table: pyarrow.Table, rows: np.ndarray, hash_code: Callable[[str], str] | None
+) -> list[str]:
+    """The quarantined rows as read, as JSON, with the participant code replaced by its hash."""
+    if not len(rows):
+        return []
+    records = table.take(pyarrow.array(rows)).to_pylist()
+    result = []
+    for record in records:
+        if hash_code and record.get("participant_code") not in (None, ""):
+            record["participant_code"] = "hmac:" + hash_code(str(record["participant_code"]))
+        result.append(json.dumps(record, default=str, ensure_ascii=False))
+    return result
+
+
+def split(
+    frame: pd.DataFrame,
+    failures: pd.DataFrame,
+    table: pyarrow.Table,
+    hash_code: Callable[[str], str] | None = None,
+) -> Validated:
+    """Valid rows, and a quarantine with each failing row's rules and reasons."""
+    failures = failures.sort_values(["row"], kind="stable")
+    bad_rows = np.unique(failures["row"].to_numpy(dtype=np.int64))
+    keep = np.ones(len(frame), dtype=bool)
+    keep[bad_rows] = False
+    rules: list[list[str]] = []
+    reasons: list[str] = []
+    for _, group in failures.groupby("row", sort=True):
+        rules.append(list(dict.fromkeys(group["rule"])))
+        reasons.append(
+            "; ".join(
+                dict.fromkeys(
+                    describe(rule, column, value)
+                    for rule, column, value in zip(
+                        group["rule"], group["column"], group["value"], strict=True
+                    )
+                )
+            )
+        )
+    quarantine = pd.DataFrame(
+        {
+            "source_row": (bad_rows + 2).astype(np.int64),
+            "rules": rules,
+            "reasons": reasons,
+            "raw": raw_rows_as_json(table, bad_rows, hash_code),
+        }
+    )
+    return Validated(valid=frame[keep], quarantine=quarantine, rows_read=len(frame))

@@ -1,0 +1,80 @@
+"""Vocabulary of the input contract: the values a survey export may use.
+
+These lists are the single source for the Pandera checks, the synthetic generator,
+the DuckDB lookup tables and the dashboard's filters.
+"""
+
+# Survey waves in time order, with months after the end of training (pre: before it).
+WAVES: dict[str, int | None] = {
+    "pre": None,
+    "post": 0,
+    "followup_3m": 3,
+    "followup_6m": 6,
+    "followup_12m": 12,
+}
+WAVE_ORDER: dict[str, int] = {wave: position for position, wave in enumerate(WAVES)}
+
+AUDIENCES: dict[str, str] = {
+    "mental_health": "Therapists and counsellors",
+    "educator": "Educators",
+    "hr": "HR teams",
+    "healthcare": "Healthcare workers",
+    "coach": "Coaches",
+    "other": "Other",
+}
+
+FORMATS: dict[str, str] = {
+    "workshop": "Workshop (1–2 days)",
+    "short_course": "Short course",
+    "certificate": "Certificate",
+    "degree": "Degree-level course (6–18 months)",
+}
+
+DELIVERIES: dict[str, str] = {
+    "in_person": "In person",
+    "online": "Online",
+    "hybrid": "Hybrid",
+}
+
+# Columns every responses file must carry (besides the instrument's items).
+RESPONSE_REQUIRED_COLUMNS = ("participant_code", "cohort_id", "wave", "completed_at", "audience")
+# Optional per-response attributes that are known and typed.
+RESPONSE_OPTIONAL_COLUMNS = ("years_experience", "duration_seconds")
+
+PROGRAM_COLUMNS = ("program_id", "name", "format", "delivery", "contact_hours")
+COHORT_REQUIRED_COLUMNS = (
+    "cohort_id",
+    "program_id",
+    "sponsor_id",
+    "start_date",
+    "end_date",
+    "supervision",
+)
+COHORT_OPTIONAL_COLUMNS = ("cost_per_participant",)
+EVIDENCE_REQUIRED_COLUMNS = ("study_id", "citation", "year", "design", "outcome_domain", "n")
+EVIDENCE_OPTIONAL_COLUMNS = (
+    "audience",
+    "format",
+    "yi",
+    "vi",
+    "synthetic",
+    "g",
+    "g_ci_low",
+    "g_ci_high",
+    "mean_pre",
+    "mean_post",
+    "sd_pre",
+    "sd_post",
+    "r",
+    "url",
+)
+
+# The pre wave may be completed up to this many days after the cohort starts.
+PRE_WAVE_GRACE_DAYS = 14
+
+# File names that are not responses files.
+INSTRUMENT_FILE = "instrument.yaml"
+PROGRAMS_FILE = "programs.csv"
+COHORTS_FILE = "cohorts.csv"
+EVIDENCE_FILE = "evidence.csv"
+RESPONSE_SUFFIXES = (".csv", ".xlsx", ".parquet")

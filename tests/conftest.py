@@ -1,0 +1,12 @@
+"""Shared test setup: every test uses its own pseudonymisation key, never the user's."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _private_key_file(tmp_path_factory, monkeypatch):
+    key_dir = tmp_path_factory.mktemp("key")
+    monkeypatch.setenv("ATTUNE_KEY_FILE", str(key_dir / "pseudonym.key"))
+    monkeypatch.delenv("ATTUNE_DB", raising=False)

@@ -1,0 +1,189 @@
+"""Each rule of the responses contract quarantines the row that breaks it, with its reason."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.etl.helpers import GOOD_ROWS, query, responses_report, run, write_dataset
+
+# One broken row per rule: (rule, row, words the reason must contain).
+BROKEN_ROWS = [
+    (
+        "item_within_scale_range",
+        "Z1,C1,pre,2024-03-01,educator,5,9,2,3,2,4,4,4,3",
+        "CONF_01 must be within its scale's range, got 9",
+    ),
+    (
+        "value_is_a_number",
+        "Z1,C1,pre,2024-03-01,educator,5,agree,2,3,2,4,4,4,3",
+        "CONF_01 must be a number, got 'agree'",
+    ),
+    (
+        "value_is_a_date",
+        "Z1,C1,pre,31/02/2024,educator,5,2,2,3,2,4,4,4,3",
+        "completed_at must be a date written YYYY-MM-DD, got '31/02/2024'",
+    ),
+    ("value_is_a_date", "Z1,C1,pre,2024-02-31,educator,5,2,2,3,2,4,4,4,3", "got '2024-02-31'"),
+    (
+        "date_not_in_future",
+        "Z1,C1,post,2099-01-01,educator,5,2,2,3,2,4,4,4,3",
+        "completed_at 2099-01-01 is in the future",
+    ),
+    (
+        "cohort_id_exists",
+        "Z1,C9,pre,2024-03-01,educator,5,2,2,3,2,4,4,4,3",
+        "cohort_id 'C9' is not in cohorts.csv",
+    ),
+    (
+        "wave_is_allowed",
+        "Z1,C1,mid,2024-03-01,educator,5,2,2,3,2,4,4,4,3",
+        "wave 'mid' is not one of pre, post",
+    ),
+    (
+        "audience_is_allowed",
+        "Z1,C1,pre,2024-03-01,teacher,5,2,2,3,2,4,4,4,3",
+        "audience 'teacher' is not one of",
+    ),
+    (
+        "value_is_present",
+        ",C1,pre,2024-03-01,educator,5,2,2,3,2,4,4,4,3",
+        "participant_code must not be blank",
+    ),
+    (
+        "pre_wave_within_14_days_of_cohort_start",
+        "Z1,C1,pre,2024-03-25,educator,5,2,2,3,2,4,4,4,3",
+        "more than 14 days after the cohort started",
+    ),
+    (
+        "later_wave_not_before_cohort_end",
+        "Z1,C1,post,2024-03-01,educator,5,2,2,3,2,4,4,4,3",
+        "before the cohort ended",
+    ),
+    (
+        "years_experience_within_0_to_70",
+        "Z1,C1,pre,2024-03-01,educator,99,2,2,3,2,4,4,4,3",
+        "years_experience must be between 0 and 70, got 99",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "row", "words"),
+    BROKEN_ROWS,
+    ids=[case[0] + f"-{i}" for i, case in enumerate(BROKEN_ROWS)],
+)
+def test_row_breaking_a_rule_is_quarantined_with_its_reason(tmp_path, rule, row, words):
+    folder = write_dataset(tmp_path / "export", rows=(*GOOD_ROWS, row))
+    db = tmp_path / "a.duckdb"
+    report = run([folder], db)
+    (responses,) = responses_report(report)
+    assert (responses.rows_read, responses.rows_loaded, responses.rows_quarantined) == (6, 5, 1)
+    assert responses.status == "partial"
+    assert report.exit_code == 1
+    ((source, source_row, rules, reasons),) = query(
+        db, "SELECT source, source_row, rules, reasons FROM quarantine"
+    )
+    assert source.endswith("responses.csv")
+    assert source_row == 7  # header is row 1, the broken row is the sixth data row
+    assert rule in rules
+    assert words in reasons
+
+
+def test_duplicate_participant_cohort_wave_quarantines_every_copy(tmp_path):
+    folder = write_dataset(tmp_path / "export", rows=(*GOOD_ROWS, GOOD_ROWS[0]))
+    db = tmp_path / "a.duckdb"
+    (responses,) = responses_report(run([folder], db))
+    assert (responses.rows_loaded, responses.rows_quarantined) == (4, 2)
+    rows = query(db, "SELECT source_row, rules FROM quarantine ORDER BY source_row")
+    assert [row[0] for row in rows] == [2, 7]
+    assert all(row[1] == ["one_response_per_participant_cohort_wave"] for row in rows)
+
+
+def test_row_breaking_several_rules_lists_every_reason(tmp_path):
+    row = "Z1,C9,mid,2024-03-01,teacher,5,9,2,3,2,4,4,4,3"
+    folder = write_dataset(tmp_path / "export", rows=(*GOOD_ROWS, row))
+    db = tmp_path / "a.duckdb"
+    run([folder], db)
+    ((rules, reasons),) = query(db, "SELECT rules, reasons FROM quarantine")
+    assert set(rules) == {
+        "cohort_id_exists",
+        "wave_is_allowed",
+        "audience_is_allowed",
+        "item_within_scale_range",
+    }
+    assert reasons.count(";") == 3
+
+
+def test_quarantined_row_keeps_raw_values_but_never_the_participant_code(tmp_path):
+    row = "SECRET-CODE-7,C1,pre,2024-03-01,educator,5,9,2,3,2,4,4,4,3"
+    folder = write_dataset(tmp_path / "export", rows=(*GOOD_ROWS, row))
+    db = tmp_path / "a.duckdb"
+    run([folder], db)
+    ((raw,),) = query(db, "SELECT raw FROM quarantine")
+    record = json.loads(raw)
+    assert record["participant_code"].startswith("hmac:")
+    assert "SECRET" not in raw
+    assert float(record["CONF_01"]) == 9
+
+
+def test_valid_rows_of_a_file_with_bad_rows_still_load(tmp_path):
+    folder = write_dataset(tmp_path / "export", rows=(*GOOD_ROWS, BROKEN_ROWS[0][1]))
+    db = tmp_path / "a.duckdb"
+    run([folder], db)
+    assert query(db, "SELECT count(*) FROM responses") == [(5,)]
+
+
+def test_strict_refuses_the_whole_file_when_a_row_breaks_a_rule(tmp_path):
+    folder = write_dataset(tmp_path / "export", rows=(*GOOD_ROWS, BROKEN_ROWS[0][1]))
+    db = tmp_path / "a.duckdb"
+    (responses,) = responses_report(run([folder], db, strict=True))
+    assert responses.status == "rejected"
+    assert responses.rows_loaded == 0
+    assert "--strict" in responses.message
+    assert query(db, "SELECT count(*) FROM responses") == [(0,)]
+    assert query(db, "SELECT count(*) FROM quarantine") == [(1,)]
+
+
+COHORT_HEADER = (
+    "cohort_id,program_id,sponsor_id,start_date,end_date,supervision,cost_per_participant"
+)
+
+
+@pytest.mark.parametrize(
+    ("row", "rule"),
+    [
+        ("C3,P9,SP1,2024-03-04,2024-03-05,false,", "program_id_exists"),
+        ("C3,P1,SP1,2024-03-04,2024-03-01,false,", "end_date_not_before_start_date"),
+        ("C3,P1,SP1,2024-03-04,2024-03-05,maybe,", "value_is_true_or_false"),
+        ("C3,P1,SP1,2024-03-04,2024-03-05,false,-5", "cost_is_not_negative"),
+        ("C1,P1,SP1,2024-03-04,2024-03-05,false,", "cohort_id_is_unique"),
+    ],
+)
+def test_cohort_row_breaking_a_rule_is_quarantined(tmp_path, row, rule):
+    folder = write_dataset(tmp_path / "export")
+    cohorts = (folder / "cohorts.csv").read_text() + row + "\n"
+    (folder / "cohorts.csv").write_text(cohorts)
+    db = tmp_path / "a.duckdb"
+    report = run([folder], db)
+    (cohort_report,) = [file for file in report.files if file.kind == "cohorts"]
+    assert cohort_report.rows_quarantined >= 1
+    assert any(rule in rules for (rules,) in query(db, "SELECT rules FROM quarantine"))
+
+
+@pytest.mark.parametrize(
+    ("row", "rule"),
+    [
+        ("P3,Mentoring,bootcamp,online,10", "format_is_allowed"),
+        ("P3,Mentoring,workshop,by_post,10", "delivery_is_allowed"),
+        ("P3,Mentoring,workshop,online,0", "contact_hours_is_positive"),
+    ],
+)
+def test_program_row_breaking_a_rule_is_quarantined(tmp_path, row, rule):
+    folder = write_dataset(tmp_path / "export")
+    (folder / "programs.csv").write_text((folder / "programs.csv").read_text() + row + "\n")
+    db = tmp_path / "a.duckdb"
+    run([folder], db)
+    assert query(db, "SELECT rules FROM quarantine") == [([rule],)]
+    assert query(db, "SELECT count(*) FROM programs") == [(2,)]
