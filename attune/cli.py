@@ -258,3 +258,7 @@ def demo(db: DbOption = None, host: HostOption = "127.0.0.1", port: PortOption =
 
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

@@ -190,6 +190,7 @@ class _Run:
         with self.warehouse.transaction() as con:
             load.store_instrument(con, instrument)
             record.rows_read = record.rows_loaded = len(instrument.scales)
+            record.status = "loaded"
             load.record_run(con, record)
         self.instrument = load.stored_instrument(self.warehouse.con)
         return FileReport(
