@@ -25,6 +25,8 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 stdout = Console()
+if not stdout.is_terminal:  # piped or redirected: keep table rows on one line
+    stdout = Console(width=220)
 
 EXIT_OK, EXIT_ROWS_SET_ASIDE, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 
@@ -254,6 +256,313 @@ def demo(db: DbOption = None, host: HostOption = "127.0.0.1", port: PortOption =
     database = _db(db)
     _ensure_demo_database(database)
     _serve(database, host, port, login_required=False)
+
+
+def _require_database(db: Path | None) -> Path:
+    database = _db(db)
+    if not database.exists():
+        console.print(
+            f"[red]error:[/] no database at {database}; run `attune ingest` or `attune demo` first"
+        )
+        raise typer.Exit(EXIT_USAGE)
+    return database
+
+
+SUMMARY_FIELDS = (
+    "scale_id",
+    "wave_from",
+    "wave_to",
+    "n_pairs",
+    "mean_from",
+    "mean_to",
+    "mean_change",
+    "ci_low",
+    "ci_high",
+    "t",
+    "p",
+    "p_adj",
+    "d_z",
+    "d_z_ci_low",
+    "d_z_ci_high",
+    "g_av",
+    "pct_reliable_improved",
+    "suppressed",
+)
+GROUPINGS = (
+    "audience",
+    "format",
+    "delivery",
+    "sponsor",
+    "program",
+    "supervision",
+    "cohort_quarter",
+)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_csv_cell(value: object) -> object:
+    """Text that a spreadsheet would run as a formula is prefixed with ' (numbers untouched)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _split_list(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+@app.command()
+def summarize(
+    db: DbOption = None,
+    by: Annotated[
+        str,
+        typer.Option(help=f"Comma-separated groupings: {', '.join(GROUPINGS)}; empty = overall."),
+    ] = "audience,format",
+    scale: Annotated[
+        str | None, typer.Option("--scale", help="Scale id, e.g. CONF. Default: every scale.")
+    ] = None,
+    wave_from: Annotated[str, typer.Option("--from", help="Earlier wave.")] = "pre",
+    wave_to: Annotated[str, typer.Option("--to", help="Later wave.")] = "post",
+    sponsor: Annotated[
+        str | None, typer.Option(help="Only cohorts of these sponsors (comma-separated ids).")
+    ] = None,
+    audience: Annotated[str | None, typer.Option(help="Only these audiences.")] = None,
+    program_format: Annotated[
+        str | None, typer.Option("--format", help="Only these programme formats.")
+    ] = None,
+    min_cell: Annotated[
+        int | None,
+        typer.Option(
+            "--min-cell",
+            help="Minimum cell size: groups with fewer matched pairs show no statistics "
+            "(default $ATTUNE_MIN_CELL, else 11).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (a list of groups).")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+) -> None:
+    """Paired change between two waves per group: the dashboard's numbers, for scripts.
+
+    One row per group with n_pairs, the means, the mean change with its 95% CI, paired t, p and
+    Benjamini-Hochberg p_adj across the groups shown, d_z with its 95% CI, g_av and the share
+    reliably improved. Change is signed so that improvement is positive. Groups with fewer
+    matched pairs than the minimum cell size come back suppressed, with no statistics at all.
+    """
+    import csv
+
+    from dashboard.queries import Filters, group_change, scales
+
+    database = _require_database(db)
+    groupings = _split_list(by)
+    unknown = [name for name in groupings if name not in GROUPINGS]
+    if unknown:
+        console.print(
+            f"[red]error:[/] unknown --by {', '.join(unknown)}; use {', '.join(GROUPINGS)}"
+        )
+        raise typer.Exit(EXIT_USAGE)
+    known_scales = [row["scale_id"] for row in scales(database)]
+    if scale is not None and scale not in known_scales:
+        console.print(f"[red]error:[/] unknown --scale {scale}; known: {', '.join(known_scales)}")
+        raise typer.Exit(EXIT_USAGE)
+    filters = Filters(
+        audience=_split_list(audience),
+        format=_split_list(program_format),
+        sponsor=_split_list(sponsor),
+    )
+    floor = min_cell if min_cell is not None else settings.min_cell_size()
+    rows: list[dict] = []
+    try:
+        for scale_id in [scale] if scale else known_scales:
+            rows.extend(
+                group_change(
+                    database,
+                    scale_id=scale_id,
+                    wave_from=wave_from,
+                    wave_to=wave_to,
+                    by=groupings,
+                    filters=filters,
+                    min_cell_size=floor,
+                )
+            )
+    except ValueError as error:
+        console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(EXIT_USAGE) from None
+    if not scale and len(known_scales) > 1:  # one family: every group of every scale shown
+        from stats.multiplicity import benjamini_hochberg
+
+        shown = [row for row in rows if not row["suppressed"]]
+        for row, p_adj in zip(shown, benjamini_hochberg([row["p"] for row in shown]), strict=True):
+            row["p_adj"] = p_adj
+    fields = [*groupings, *SUMMARY_FIELDS]
+    rows = [{field: row.get(field) for field in fields} for row in rows]
+    if as_json:
+        stdout.print_json(json.dumps(rows, default=str))
+    elif as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: safe_csv_cell(value) for key, value in row.items()})
+    else:
+        _print_summary(rows, groupings, floor, wave_from, wave_to)
+
+
+def _print_summary(rows, groupings, floor, wave_from, wave_to) -> None:
+    table = Table(
+        title=f"Paired change {wave_from} -> {wave_to} (improvement positive; 95% CI)",
+        caption=f"Groups with fewer than {floor} matched pairs are suppressed.",
+    )
+    shown = [
+        *groupings,
+        "scale_id",
+        "n_pairs",
+        "mean_from",
+        "mean_to",
+        "mean_change",
+        "95% CI",
+        "p_adj",
+        "d_z",
+        "g_av",
+        "% reliably improved",
+    ]
+    for column in shown:
+        table.add_column(column, justify="left" if column in (*groupings, "scale_id") else "right")
+    for row in rows:
+        labels = [str(row[name]) for name in groupings] + [row["scale_id"]]
+        if row["suppressed"]:
+            table.add_row(
+                *labels, f"< {floor}", *["suppressed"] + [""] * (len(shown) - len(labels) - 2)
+            )
+            continue
+        table.add_row(
+            *labels,
+            str(row["n_pairs"]),
+            f"{row['mean_from']:.2f}",
+            f"{row['mean_to']:.2f}",
+            f"{row['mean_change']:+.2f}",
+            f"{row['ci_low']:+.2f} to {row['ci_high']:+.2f}",
+            f"{row['p_adj']:.3g}",
+            f"{row['d_z']:.2f}",
+            f"{row['g_av']:.2f}",
+            f"{row['pct_reliable_improved']:.0f}%",
+        )
+    stdout.print(table)
+
+
+POOL_FIELDS = (
+    "k",
+    "method",
+    "mu",
+    "se",
+    "ci_low",
+    "ci_high",
+    "z",
+    "t",
+    "p",
+    "tau2",
+    "i2",
+    "h2",
+    "q",
+    "q_p",
+    "pi_low",
+    "pi_high",
+)
+
+
+def _evidence_effects_from_csv(
+    path: Path, domain: str | None
+) -> tuple[list[float], list[float], int]:
+    """(yi, vi) of every study in an evidence CSV that gives or implies them."""
+    import pandas as pd
+
+    from stats.meta import to_yi_vi
+
+    try:
+        frame = pd.read_csv(path, encoding="utf-8-sig")
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        console.print(f"[red]error:[/] {path}: cannot read it as CSV ({error})")
+        raise typer.Exit(EXIT_USAGE) from None
+    if domain is not None and "outcome_domain" in frame:
+        frame = frame[frame["outcome_domain"] == domain]
+    pairs = [to_yi_vi(row) for row in frame.to_dict("records")]
+    usable = [pair for pair in pairs if pair is not None]
+    return [pair[0] for pair in usable], [pair[1] for pair in usable], len(pairs) - len(usable)
+
+
+@app.command()
+def pool(
+    evidence_csv: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Evidence CSV with yi and vi (or g with its 95% CI, or pre/post means, "
+            "sd_pre, r and n). Without it, the loaded `evidence` table of --db is pooled."
+        ),
+    ] = None,
+    db: DbOption = None,
+    method: Annotated[
+        str, typer.Option(help="tau^2 estimator: REML (default), DL, PM, or FE (fixed effect).")
+    ] = "REML",
+    hksj: Annotated[
+        bool,
+        typer.Option(
+            "--hksj", help="Hartung-Knapp-Sidik-Jonkman adjustment (t-based CI and test)."
+        ),
+    ] = False,
+    domain: Annotated[
+        str | None, typer.Option(help="Pool only studies of this outcome domain, e.g. Confidence.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Pool an evidence table with a random-effects meta-analysis (metafor's conventions).
+
+    Prints k, the estimate mu with its SE, 95% CI and test (z, or t with --hksj), tau^2,
+    I^2 (percent), H^2, Cochran's Q with its p, and the 95% prediction interval.
+    """
+    from stats.meta import METHODS, meta_analysis
+
+    method = method.upper()
+    if method not in METHODS:
+        console.print(f"[red]error:[/] --method must be one of {', '.join(METHODS)}")
+        raise typer.Exit(EXIT_USAGE)
+    if evidence_csv is not None:
+        if not evidence_csv.exists():
+            console.print(f"[red]error:[/] no such file: {evidence_csv}")
+            raise typer.Exit(EXIT_USAGE)
+        yi, vi, skipped = _evidence_effects_from_csv(evidence_csv, domain)
+    else:
+        from dashboard.queries import evidence
+
+        database = _require_database(db)
+        studies = [
+            study
+            for study in evidence(database)
+            if domain is None or study["outcome_domain"] == domain
+        ]
+        usable = [study for study in studies if study["es"] is not None]
+        yi = [study["es"] for study in usable]
+        vi = [study["es_vi"] for study in usable]
+        skipped = len(studies) - len(usable)
+    if len(yi) < 2:
+        console.print(
+            f"[red]error:[/] pooling needs at least 2 studies with effect sizes, got {len(yi)}"
+        )
+        raise typer.Exit(EXIT_USAGE)
+    result = meta_analysis(yi, vi, method=method, hksj=hksj).as_dict()
+    if as_json:
+        stdout.print_json(
+            json.dumps({key: result[key] for key in POOL_FIELDS} | {"skipped": skipped})
+        )
+        return
+    table = Table(title=f"Random-effects meta-analysis ({method}{' + HKSJ' if hksj else ''})")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for key in POOL_FIELDS:
+        value = result[key]
+        if value is None:
+            continue
+        table.add_row(key, value if isinstance(value, str) else f"{value:.4g}")
+    stdout.print(table)
+    if skipped:
+        stdout.print(f"{skipped} row(s) without a usable effect size were left out.")
 
 
 def main() -> None:  # pragma: no cover - console entry point

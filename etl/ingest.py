@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import yaml
 
 from etl import load
 from etl.privacy import Pseudonymiser, load_or_create_key
 from etl.read import FileRejected, discover, file_sha256, read_file_bytes, read_table
-from etl.score import long_scores, score_responses
+from etl.score import score_responses
 from etl.validate import TableSpec, Validated, check_columns, parse, schema_failures, split
 from schemas.contract import (
     COHORT_OPTIONAL_COLUMNS,
@@ -154,6 +155,12 @@ class IngestOptions:
     drop: tuple[str, ...] = ()
     key: bytes | None = None
     progress: Progress | None = None
+
+
+def _arrow(series: pd.Series) -> pa.Array:
+    """A parsed text column as an Arrow array (no copy for Arrow-backed strings)."""
+    array = pa.array(series, from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 class _Run:
@@ -299,70 +306,71 @@ class _Run:
         schema = responses_schema(instrument, cohorts["cohort_id"].tolist())
         failures = pd.concat([failures, schema_failures(frame, schema)], ignore_index=True)
         self.step(source, "pseudonymising")
-        frame["participant_id"] = self.pseudonymiser.hash_series(frame["participant_code"])
-        keys = pd.DataFrame(
+        participant_ids = self.pseudonymiser.hash_array(table.column("participant_code"))
+        keys = pa.table(
             {
                 "row": np.arange(len(frame)),
-                "participant_id": frame["participant_id"],
-                "cohort_id": frame["cohort_id"],
-                "wave": frame["wave"],
-            }
-        ).dropna()
-        existing = load.response_keys_already_loaded(self.warehouse.con, keys)
-        if len(existing) and not self.options.replace:
-            failures = pd.concat(
-                [
-                    failures,
-                    pd.DataFrame(
-                        {
-                            "row": existing["row"],
-                            "rule": "response_not_already_loaded",
-                            "column": None,
-                            "value": existing["source"],
-                        }
-                    ),
-                ],
-                ignore_index=True,
-            )
-        validated = split(frame, failures, table, self.pseudonymiser.hash_one)
-        self.step(source, "scoring")
-        valid = validated.valid
-        scored = score_responses(valid, instrument)
-        source_rows = valid.index.to_numpy() + 2
-        rows = pd.DataFrame(
-            {
-                "participant_id": valid["participant_id"].to_numpy(),
-                "cohort_id": valid["cohort_id"].to_numpy(),
-                "wave": valid["wave"].to_numpy(),
-                "completed_at": valid["completed_at"].to_numpy(),
-                "audience": valid["audience"].to_numpy(),
-                "years_experience": valid["years_experience"].to_numpy(),
-                "duration_seconds": valid["duration_seconds"].to_numpy(),
-                **{item: valid[item].to_numpy() for item in instrument.items},
-                "items_missing_share": scored.items_missing_share,
-                "flag_straightlining": scored.flag_straightlining,
-                "flag_item_missingness": scored.flag_item_missingness,
-                "flag_speeding": scored.flag_speeding,
-                "run_id": record.run_id,
-                "source": source,
-                "source_row": source_rows.astype(np.int32),
+                "participant_id": participant_ids,
+                "cohort_id": _arrow(frame["cohort_id"]),
+                "wave": _arrow(frame["wave"]),
             }
         )
-        scores = long_scores(rows, scored)
-        scores["run_id"] = record.run_id
+        existing = load.response_keys_already_loaded(self.warehouse.con, keys)
+        if len(existing) and not self.options.replace:
+            already = pd.DataFrame(
+                {
+                    "row": existing["row"],
+                    "rule": "response_not_already_loaded",
+                    "column": None,
+                    "value": existing["source"],
+                }
+            )
+            failures = pd.concat([failures, already], ignore_index=True)
+        validated = split(frame, failures, table, self.pseudonymiser.hash_one)
+        self.step(source, "scoring")
+        scored = score_responses(frame, instrument)
+        keep = validated.keep
+        keep_arrow = pa.array(keep)
+        rows = pa.table(
+            {
+                "participant_id": participant_ids.filter(keep_arrow),
+                **{
+                    column: _arrow(frame[column]).filter(keep_arrow).dictionary_encode()
+                    for column in ("cohort_id", "wave", "audience")
+                },
+                **{
+                    column: pa.array(frame[column].to_numpy()[keep], from_pandas=True)
+                    for column in (
+                        "completed_at",
+                        "years_experience",
+                        "duration_seconds",
+                        *instrument.items,
+                    )
+                },
+                **{
+                    f"score_{scale_id}": pa.array(scores[keep], from_pandas=True)
+                    for scale_id, (scores, _) in scored.scores.items()
+                },
+                **{
+                    f"answered_{scale_id}": pa.array(answered[keep].astype(np.int32))
+                    for scale_id, (_, answered) in scored.scores.items()
+                },
+                "items_missing_share": scored.items_missing_share[keep],
+                "flag_straightlining": scored.flag_straightlining[keep],
+                "flag_item_missingness": scored.flag_item_missingness[keep],
+                "flag_speeding": scored.flag_speeding[keep],
+                "source_row": (np.flatnonzero(keep) + 2).astype(np.int32),
+            }
+        )
 
         def write(con) -> int:
             replaced = 0
             if self.options.replace and len(existing):
-                replaced = load.delete_responses(
-                    con,
-                    keys[keys["row"].isin(existing["row"])][
-                        ["participant_id", "cohort_id", "wave"]
-                    ],
-                )
+                replaced_rows = pa.array(existing["row"].to_numpy())
+                replaced_keys = keys.take(replaced_rows).drop_columns(["row"])
+                replaced = load.delete_responses(con, replaced_keys)
             self.step(source, "loading")
-            load.insert_frame(con, "responses", rows)
-            load.insert_frame(con, "scale_scores", scores)
+            load.insert_responses(con, rows, run_id=record.run_id, source=source)
             return replaced
 
         return self._write(source, record, validated, dropped, write)

@@ -52,6 +52,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     )
     for position, (wave, months) in enumerate(WAVES.items()):
         con.execute("INSERT OR IGNORE INTO waves VALUES (?, ?, ?)", [wave, position, months])
+    create_scale_scores_view(con, None)
     con.execute(schema_sql("views.sql"))
     con.execute("COMMIT")
 
@@ -61,6 +62,53 @@ def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("BEGIN TRANSACTION")
     con.execute(schema_sql("views.sql"))
     con.execute("COMMIT")
+
+
+SCALE_SCORES_COMMENTS = {
+    None: (
+        "Scale scores: one row per response and scale asked at that wave. Score = mean of the "
+        "answered items after reverse-keying. A view over the score_<SCALE> and "
+        "answered_<SCALE> columns of responses."
+    ),
+    "participant_id": "Keyed hash of the participant code (responses.participant_id).",
+    "cohort_id": "Cohort of the response.",
+    "wave": "Wave of the response.",
+    "scale_id": "Scale scored (scales.scale_id).",
+    "score": (
+        "Mean of the answered items after reverse-keying; NULL when fewer than min_answered "
+        "of the items were answered."
+    ),
+    "items_answered": (
+        "Number of the scale's items answered (at least 1: a scale not asked has no row)."
+    ),
+}
+EMPTY_SCALE_SCORES_SELECT = (
+    "SELECT participant_id, cohort_id, wave, CAST(NULL AS VARCHAR) AS scale_id, "
+    "CAST(NULL AS DOUBLE) AS score, CAST(NULL AS INTEGER) AS items_answered "
+    "FROM responses WHERE false"
+)
+SCALE_SCORES_BRANCH = (
+    "SELECT participant_id, cohort_id, wave, '{scale}' AS scale_id, score_{scale} AS score, "
+    "answered_{scale} AS items_answered FROM responses WHERE answered_{scale} > 0"
+)
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def create_scale_scores_view(con: duckdb.DuckDBPyConnection, instrument: Instrument | None) -> None:
+    """(Re)create the long `scale_scores` view over the wide score columns of `responses`."""
+    # Scale ids are checked identifiers (schemas.instrument.IDENTIFIER), never user SQL.
+    branches = (
+        [SCALE_SCORES_BRANCH.format(scale=scale.id) for scale in instrument.scales]
+        if instrument
+        else [EMPTY_SCALE_SCORES_SELECT]
+    )
+    con.execute("CREATE OR REPLACE VIEW scale_scores AS " + " UNION ALL ".join(branches))
+    for column, text in SCALE_SCORES_COMMENTS.items():
+        target = "VIEW scale_scores" if column is None else f"COLUMN scale_scores.{column}"
+        con.execute(f"COMMENT ON {target} IS {_sql_text(text)}")
 
 
 class IngestLocked(RuntimeError):
@@ -141,12 +189,13 @@ class Warehouse:
 
 def previous_load(con: duckdb.DuckDBPyConnection, sha256: str, kind: str) -> tuple | None:
     """The last run that loaded a file with these exact bytes, if any."""
-    return con.execute(
+    rows = con.execute(
         "SELECT run_id, source, finished_at FROM ingest_runs "
         "WHERE sha256 = ? AND kind = ? AND status IN ('loaded', 'partial') "
         "ORDER BY finished_at DESC LIMIT 1",
         [sha256, kind],
-    ).fetchone()
+    ).fetchall()
+    return rows[0] if rows else None
 
 
 def stored_instrument(con: duckdb.DuckDBPyConnection) -> Instrument | None:
@@ -196,7 +245,7 @@ def instrument_conflicts(con: duckdb.DuckDBPyConnection, instrument: Instrument)
     old = stored_instrument(con)
     if old is None:
         return []
-    has_scores = con.execute("SELECT count(*) FROM scale_scores").fetchone()[0] > 0
+    has_scores = con.execute("SELECT count(*) FROM responses").fetchall()[0][0] > 0
     if not has_scores:
         return []
     old_scales = {scale.id: scale for scale in old.scales}
@@ -208,7 +257,7 @@ def instrument_conflicts(con: duckdb.DuckDBPyConnection, instrument: Instrument)
 
 
 def store_instrument(con: duckdb.DuckDBPyConnection, instrument: Instrument) -> None:
-    """Record the scales and give `responses` one documented column per item."""
+    """Record the scales; give `responses` a documented column per item and per score."""
     for scale in instrument.scales:
         con.execute("DELETE FROM scale_items WHERE scale_id = ?", [scale.id])
         con.execute(
@@ -247,9 +296,23 @@ def store_instrument(con: duckdb.DuckDBPyConnection, instrument: Instrument) -> 
                 f"{', reverse-keyed' if reverse else ''}; as answered, before reverse-keying; "
                 "NULL = not answered."
             )
-            con.execute(
-                f"COMMENT ON COLUMN responses.\"{item}\" IS '{note.replace(chr(39), chr(39) * 2)}'"
-            )
+            con.execute(f'COMMENT ON COLUMN responses."{item}" IS {_sql_text(note)}')
+        score_columns = {
+            f"score_{scale.id}": (
+                "DOUBLE",
+                f"Score of {scale.name} ({scale.id}): mean of the answered items after "
+                "reverse-keying; NULL when too few were answered or the scale was not asked.",
+            ),
+            f"answered_{scale.id}": (
+                "INTEGER",
+                f"Items of {scale.name} ({scale.id}) answered; 0 = not asked at this wave.",
+            ),
+        }
+        for column, (sql_type, note) in score_columns.items():
+            if column not in existing:
+                con.execute(f"ALTER TABLE responses ADD COLUMN {column} {sql_type}")
+            con.execute(f"COMMENT ON COLUMN responses.{column} IS {_sql_text(note)}")
+    create_scale_scores_view(con, stored_instrument(con))
 
 
 def known_programs(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -277,10 +340,10 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> N
         con.unregister("incoming_rows")
 
 
-def response_keys_already_loaded(
-    con: duckdb.DuckDBPyConnection, keys: pd.DataFrame
-) -> pd.DataFrame:
+def response_keys_already_loaded(con: duckdb.DuckDBPyConnection, keys) -> pd.DataFrame:
     """Incoming (row, participant, cohort, wave) keys that are already in `responses`."""
+    if not con.execute("SELECT EXISTS (SELECT 1 FROM responses)").fetchall()[0][0]:
+        return pd.DataFrame({"row": pd.Series([], dtype="int64"), "source": []})
     con.register("incoming_keys", keys)
     try:
         return con.execute(
@@ -291,31 +354,43 @@ def response_keys_already_loaded(
         con.unregister("incoming_keys")
 
 
-def delete_responses(con: duckdb.DuckDBPyConnection, keys: pd.DataFrame) -> int:
-    """Remove the responses and scores with these keys (for --replace); returns rows removed."""
+def delete_responses(con: duckdb.DuckDBPyConnection, keys) -> int:
+    """Remove the responses (and so their scores) with these keys (--replace); rows removed."""
     con.register("replaced_keys", keys)
     try:
         removed = con.execute(
             "DELETE FROM responses AS r USING replaced_keys AS k WHERE r.participant_id = "
             "k.participant_id AND r.cohort_id = k.cohort_id AND r.wave = k.wave"
         ).fetchall()[0][0]
-        con.execute(
-            "DELETE FROM scale_scores AS s USING replaced_keys AS k WHERE s.participant_id = "
-            "k.participant_id AND s.cohort_id = k.cohort_id AND s.wave = k.wave"
-        )
         return int(removed)
     finally:
         con.unregister("replaced_keys")
 
 
-def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    if frame.empty:
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame) -> None:
+    """Append a pandas frame or Arrow table to `table`, matching columns by name."""
+    if len(frame) == 0:
         return
     con.register("incoming_rows", frame)
     try:
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows")
     finally:
         con.unregister("incoming_rows")
+
+
+def insert_responses(con: duckdb.DuckDBPyConnection, rows, run_id: str, source: str) -> None:
+    """Append validated, scored responses (an Arrow table) with their run and source file."""
+    if len(rows) == 0:
+        return
+    con.register("incoming_responses", rows)
+    try:
+        con.execute(
+            "INSERT INTO responses BY NAME SELECT *, ? AS run_id, ? AS source "
+            "FROM incoming_responses",
+            [run_id, source],
+        )
+    finally:
+        con.unregister("incoming_responses")
 
 
 @dataclass

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 KEY_BYTES = 32
 SHA256_BLOCK = 64
@@ -68,6 +70,24 @@ class Pseudonymiser:
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.hexdigest()
+
+    def hash_array(self, codes: pa.ChunkedArray | pa.Array) -> pa.DictionaryArray:
+        """Hash a column of codes, each distinct normalised code once; blanks stay null."""
+        if isinstance(codes, pa.ChunkedArray):
+            codes = codes.combine_chunks()
+        raw = codes.dictionary_encode()
+        normalised = pc.utf8_upper(pc.replace_substring_regex(raw.dictionary, r"\s+", ""))
+        distinct = normalised.dictionary_encode()
+        inner_state, outer_state = self._inner, self._outer
+        hashed = []
+        for code in distinct.dictionary.to_pylist():
+            inner = inner_state.copy()
+            inner.update(code.encode("utf-8"))
+            outer = outer_state.copy()
+            outer.update(inner.digest())
+            hashed.append(outer.hexdigest())
+        indices = pc.take(distinct.indices, raw.indices)
+        return pa.DictionaryArray.from_arrays(indices, pa.array(hashed, pa.string()))
 
     def hash_series(self, codes: pd.Series) -> pd.Series:
         """Hash each distinct code once; blanks stay blank."""

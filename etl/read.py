@@ -150,7 +150,6 @@ def read_csv_bytes(data: bytes, numeric_columns: frozenset[str] = frozenset()) -
     first_line = text.split(b"\n", 1)[0]
     delimiter = "\t" if first_line.count(b"\t") > first_line.count(b",") else ","
     header = _check_header(_header(text, delimiter))
-    parse = pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
     read = pa_csv.ReadOptions(column_names=header, skip_rows=1, block_size=16 << 20)
 
     def convert(numeric: set[str]) -> pa_csv.ConvertOptions:
@@ -162,15 +161,31 @@ def read_csv_bytes(data: bytes, numeric_columns: frozenset[str] = frozenset()) -
             null_values=[""],
         )
 
+    def attempt(numeric: set[str]) -> pa.Table:
+        # Parsing in parallel needs rows that never span lines; a quoted value holding a line
+        # break is legal CSV, so such a file is parsed again serially.
+        try:
+            return pa_csv.read_csv(
+                pa.BufferReader(text),
+                read,
+                pa_csv.ParseOptions(delimiter=delimiter),
+                convert(numeric),
+            )
+        except pa.ArrowInvalid as error:
+            if "conversion error" in str(error):
+                raise
+            parse = pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
+            return pa_csv.read_csv(pa.BufferReader(text), read, parse, convert(numeric))
+
     numeric = {column for column in header if column in numeric_columns}
     try:
         try:
-            return pa_csv.read_csv(pa.BufferReader(text), read, parse, convert(numeric))
+            return attempt(numeric)
         except pa.ArrowInvalid as error:
             if "conversion error" not in str(error):
                 raise
             # Some value is not a number: read as text and let validation name each one.
-            return pa_csv.read_csv(pa.BufferReader(text), read, parse, convert(set()))
+            return attempt(set())
     except pa.ArrowInvalid as error:
         raise FileRejected(
             f"the file cannot be parsed as CSV ({error})",

@@ -28,31 +28,36 @@ class Scored:
     flag_speeding: np.ndarray
 
 
-def _scale_matrix(frame: pd.DataFrame, scale: Scale) -> np.ndarray:
-    return np.column_stack([frame[item].to_numpy(dtype=np.float64) for item in scale.items])
+def _item_columns(frame: pd.DataFrame, scale: Scale) -> list[np.ndarray]:
+    return [frame[item].to_numpy(dtype=np.float64) for item in scale.items]
 
 
-def score_scale(raw: np.ndarray, scale: Scale) -> tuple[np.ndarray, np.ndarray]:
-    """Scores and items answered for one scale, from its raw item matrix (rows x items)."""
-    keyed = raw.copy()
-    reverse = [position for position, item in enumerate(scale.items) if item in scale.reverse]
-    if reverse:
-        keyed[:, reverse] = scale.min + scale.max - keyed[:, reverse]
-    answered = np.count_nonzero(~np.isnan(keyed), axis=1)
-    totals = np.nansum(keyed, axis=1)
+def score_scale(raw: np.ndarray | list[np.ndarray], scale: Scale) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and items answered for one scale, from its raw items (rows x items, or columns)."""
+    columns = list(raw.T) if isinstance(raw, np.ndarray) else raw
+    answered = np.zeros(len(columns[0]), dtype=np.int64)
+    totals = np.zeros(len(columns[0]), dtype=np.float64)
+    for item, values in zip(scale.items, columns, strict=True):
+        present = ~np.isnan(values)
+        answered += present
+        keyed = scale.min + scale.max - values if item in scale.reverse else values
+        totals += np.where(present, keyed, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         scores = totals / answered
     scores[answered < scale.items_needed] = np.nan
     return scores, answered
 
 
-def straightlined(raw: np.ndarray) -> np.ndarray:
+def straightlined(raw: np.ndarray | list[np.ndarray]) -> np.ndarray:
     """All answered items given the same raw answer (at least three answered)."""
-    answered = np.count_nonzero(~np.isnan(raw), axis=1)
-    spread = np.nanmax(np.where(np.isnan(raw), -np.inf, raw), axis=1) - np.nanmin(
-        np.where(np.isnan(raw), np.inf, raw), axis=1
-    )
-    return (answered >= STRAIGHTLINE_MIN_ITEMS) & (spread == 0)
+    columns = list(raw.T) if isinstance(raw, np.ndarray) else raw
+    highest, lowest = columns[0].copy(), columns[0].copy()
+    answered = np.zeros(len(columns[0]), dtype=np.int64)
+    for values in columns:
+        answered += ~np.isnan(values)
+        np.fmax(highest, values, out=highest)  # fmax/fmin skip NaN (unanswered items)
+        np.fmin(lowest, values, out=lowest)
+    return (answered >= STRAIGHTLINE_MIN_ITEMS) & (highest == lowest)
 
 
 def score_responses(frame: pd.DataFrame, instrument: Instrument) -> Scored:
@@ -63,7 +68,7 @@ def score_responses(frame: pd.DataFrame, instrument: Instrument) -> Scored:
     answered_items = np.zeros(n_rows, dtype=np.int64)
     straightlining = np.zeros(n_rows, dtype=bool)
     for scale in instrument.scales:
-        raw = _scale_matrix(frame, scale)
+        raw = _item_columns(frame, scale)
         scale_scores, answered = score_scale(raw, scale)
         scores[scale.id] = (scale_scores, answered)
         asked = answered > 0
@@ -89,23 +94,3 @@ def score_responses(frame: pd.DataFrame, instrument: Instrument) -> Scored:
         flag_item_missingness=missing_share > MISSINGNESS_FLAG_SHARE,
         flag_speeding=speeding & ~np.isnan(duration),
     )
-
-
-def long_scores(keys: pd.DataFrame, scored: Scored) -> pd.DataFrame:
-    """One row per response and asked scale: participant_id, cohort_id, wave, scale_id, ..."""
-    parts = []
-    for scale_id, (scale_scores, answered) in scored.scores.items():
-        asked = answered > 0
-        parts.append(
-            pd.DataFrame(
-                {
-                    "participant_id": keys["participant_id"].to_numpy()[asked],
-                    "cohort_id": keys["cohort_id"].to_numpy()[asked],
-                    "wave": keys["wave"].to_numpy()[asked],
-                    "scale_id": scale_id,
-                    "score": scale_scores[asked],
-                    "items_answered": answered[asked].astype(np.int32),
-                }
-            )
-        )
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

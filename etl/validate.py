@@ -49,10 +49,18 @@ class TableSpec:
 class Validated:
     """The outcome of validating one table."""
 
-    valid: pd.DataFrame
+    frame: pd.DataFrame  # every row as parsed
+    keep: np.ndarray  # rows that broke no rule
     quarantine: pd.DataFrame  # source_row, rules, reasons, raw
-    rows_read: int
     dropped_columns: list[str] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.frame)
+
+    @property
+    def valid(self) -> pd.DataFrame:
+        return self.frame[self.keep]
 
     @property
     def rule_counts(self) -> dict[str, int]:
@@ -150,6 +158,11 @@ def _numbers(array: pyarrow.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
 def _dates(array: pyarrow.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """ISO dates as datetime64[ns] and a mask of values that are present but not ISO dates."""
     text = _text(array)
+    try:  # fast path: every value a valid ISO date (Arrow's cast is strict)
+        days = pc.cast(text, pyarrow.date32()).to_numpy(zero_copy_only=False)
+        return days.astype("datetime64[ns]"), np.zeros(len(days), dtype=bool)
+    except pyarrow.ArrowInvalid:
+        pass
     parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
     # strptime rolls 2024-02-31 over to March: only a date that prints back as given is one.
     round_trip = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text)
@@ -296,4 +309,4 @@ def split(
             "raw": raw_rows_as_json(table, bad_rows, hash_code),
         }
     )
-    return Validated(valid=frame[keep], quarantine=quarantine, rows_read=len(frame))
+    return Validated(frame=frame, keep=keep, quarantine=quarantine)

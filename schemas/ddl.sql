@@ -1,6 +1,8 @@
 -- Attune's DuckDB schema: the public interface researchers query.
 -- Every table and column carries a COMMENT; `attune` keeps these names stable.
--- Item columns of `responses` are added from instrument.yaml at ingest (see etl/load.py).
+-- Item columns of `responses` (one per item) and its score columns (score_<SCALE>,
+-- answered_<SCALE>) are added from instrument.yaml at ingest, and the view `scale_scores`
+-- (one row per response and scale) is generated over them: see etl/load.py.
 
 CREATE TABLE IF NOT EXISTS attune_meta (
     key VARCHAR PRIMARY KEY,
@@ -153,24 +155,6 @@ COMMENT ON COLUMN responses.flag_speeding IS 'Quality flag: completed faster tha
 COMMENT ON COLUMN responses.run_id IS 'Ingest run that loaded the row (ingest_runs.run_id).';
 COMMENT ON COLUMN responses.source IS 'Input file the row came from.';
 COMMENT ON COLUMN responses.source_row IS 'Row number in the input file as a spreadsheet shows it (the header is row 1, the first data row is row 2).';
-
-CREATE TABLE IF NOT EXISTS scale_scores (
-    participant_id VARCHAR NOT NULL,
-    cohort_id VARCHAR NOT NULL,
-    wave VARCHAR NOT NULL,
-    scale_id VARCHAR NOT NULL,
-    score DOUBLE,
-    items_answered INTEGER NOT NULL,
-    run_id VARCHAR NOT NULL
-);
-COMMENT ON TABLE scale_scores IS 'Scale scores: one row per response and scale. Score = mean of answered items after reverse-keying.';
-COMMENT ON COLUMN scale_scores.participant_id IS 'Keyed hash of the participant code (responses.participant_id).';
-COMMENT ON COLUMN scale_scores.cohort_id IS 'Cohort of the response.';
-COMMENT ON COLUMN scale_scores.wave IS 'Wave of the response.';
-COMMENT ON COLUMN scale_scores.scale_id IS 'Scale scored (scales.scale_id).';
-COMMENT ON COLUMN scale_scores.score IS 'Mean of the answered items after reverse-keying; NULL when fewer than min_answered of the items were answered.';
-COMMENT ON COLUMN scale_scores.items_answered IS 'Number of the scale''s items answered.';
-COMMENT ON COLUMN scale_scores.run_id IS 'Ingest run that loaded the score.';
 
 CREATE TABLE IF NOT EXISTS quarantine (
     run_id VARCHAR NOT NULL,

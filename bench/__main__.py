@@ -1,0 +1,53 @@
+"""`make bench`: every benchmark, each as a ratio against a baseline of the same run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Attune benchmarks")
+    parser.add_argument("--only", choices=["ingest", "summarize", "dashboard"], action="append")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    arguments = parser.parse_args()
+    chosen = arguments.only or ["ingest", "summarize", "dashboard"]
+    results: dict[str, dict] = {}
+    console = Console(stderr=True)
+    if "ingest" in chosen:
+        from bench import ingest_bench
+
+        console.print("ingest: 1M-row responses file vs DuckDB CREATE TABLE AS read_csv ...")
+        results["ingest"] = ingest_bench.run()
+    if "summarize" in chosen:
+        from bench import summarize_bench
+
+        console.print("summarize: --by audience,format vs the bare DuckDB aggregate ...")
+        results["summarize"] = summarize_bench.run()
+    if "dashboard" in chosen:
+        from bench import dashboard_bench
+        from bench.common import bench_database
+
+        console.print("dashboard: filter-change callbacks on the 1M-row database ...")
+        results["dashboard"] = dashboard_bench.run(bench_database())
+    if arguments.json:
+        print(json.dumps(results, indent=2, default=str))
+        return 0
+    table = Table(title="Attune benchmarks (ratios against a baseline measured in this run)")
+    table.add_column("benchmark")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, figures in results.items():
+        for key, value in figures.items():
+            shown = f"{value:,.3f}" if isinstance(value, float) else str(value)
+            table.add_row(name, key, shown)
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

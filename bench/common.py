@@ -1,0 +1,63 @@
+"""What every benchmark shares: the generated data it runs on, and timing helpers."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from etl.generate import generate_dataset
+
+BENCH_DIR = Path(os.environ.get("ATTUNE_BENCH_DIR", Path(__file__).resolve().parent / "out"))
+# About 1,000,000 response rows: attrition leaves ~2.7 rows per participant.
+BENCH_PARTICIPANTS = int(os.environ.get("ATTUNE_BENCH_PARTICIPANTS", 375_000))
+BENCH_SEED = 2026
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def bench_dataset() -> Path:
+    """A clean generated dataset with one ~1M-row responses.csv (cached between runs)."""
+    folder = BENCH_DIR / f"dataset-{BENCH_PARTICIPANTS}-{BENCH_SEED}"
+    if not (folder / "responses.csv").exists():
+        print(f"generating {BENCH_PARTICIPANTS:,} participants into {folder} ...", file=sys.stderr)
+        generate_dataset(
+            folder, participants=BENCH_PARTICIPANTS, seed=BENCH_SEED,
+            single_responses_file=True, invalid_rows=False,
+        )
+    return folder
+
+
+def bench_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT),
+        "ATTUNE_KEY_FILE": str(BENCH_DIR / "bench.key"),
+    }
+
+
+def bench_database() -> Path:
+    """The bench dataset ingested into a database (built once, then reused)."""
+    database = BENCH_DIR / f"bench-{BENCH_PARTICIPANTS}-{BENCH_SEED}.duckdb"
+    if not database.exists():
+        dataset = bench_dataset()
+        subprocess.run(
+            [sys.executable, "-m", "attune.cli", "ingest", str(dataset), "--db", str(database)],
+            env=bench_env(), check=False, stdout=subprocess.DEVNULL,
+        )
+    return database
+
+
+def timed(function, repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
