@@ -19,6 +19,7 @@ import pyarrow as pa
 import yaml
 
 from etl import load
+from etl.platforms import PLATFORM_SUFFIXES
 from etl.privacy import Pseudonymiser, load_or_create_key
 from etl.read import FileRejected, discover, file_sha256, read_file_bytes, read_table
 from etl.score import score_responses
@@ -37,6 +38,7 @@ from schemas.tables import (
     EvidenceModel,
     ProgramsModel,
     cohorts_schema,
+    items_schema,
     responses_schema,
 )
 
@@ -155,6 +157,11 @@ class IngestOptions:
     drop: tuple[str, ...] = ()
     key: bytes | None = None
     progress: Progress | None = None
+    # Platform exports (see etl/mapping.py, docs/import.md): the mapping file, and the wave and
+    # cohort of every responses file, overriding the mapping's defaults.
+    mapping: Path | None = None
+    wave: str | None = None
+    cohort: str | None = None
 
 
 def _arrow(series: pd.Series) -> pa.Array:
@@ -171,6 +178,7 @@ class _Run:
         self.options = options
         self.pseudonymiser = Pseudonymiser(options.key or load_or_create_key())
         self.instrument: Instrument | None = load.stored_instrument(warehouse.con)
+        self.source_mapping = source_mapping(options)
 
     def step(self, source: str, what: str) -> None:
         if self.options.progress:
@@ -293,7 +301,23 @@ class _Run:
                 "Ingest instrument.yaml first, or together with this file.",
             )
         self.step(source, "reading")
-        table = read_table(Path(source), data, frozenset(instrument.items) | RESPONSES.numbers)
+        prepared = None
+        if self.source_mapping is not None:  # a platform export: to the canonical table first
+            from etl.mapping import prepare
+
+            prepared = prepare(
+                self.source_mapping,
+                Path(source),
+                data,
+                instrument,
+                self.options.drop,
+                self.pseudonymiser,
+            )
+            record.input_format = prepared.format
+            record.mapping_sha256 = self.source_mapping.sha256
+            table = prepared.table
+        else:
+            table = read_table(Path(source), data, frozenset(instrument.items) | RESPONSES.numbers)
         table, dropped = check_columns(
             table, RESPONSES, known_items=instrument.items, drop=self.options.drop
         )
@@ -303,10 +327,26 @@ class _Run:
         dates = frame[["cohort_id"]].merge(cohorts, on="cohort_id", how="left")
         frame["cohort_start"] = dates["cohort_start"].to_numpy().astype("datetime64[ns]")
         frame["cohort_end"] = dates["cohort_end"].to_numpy().astype("datetime64[ns]")
-        schema = responses_schema(instrument, cohorts["cohort_id"].tolist())
-        failures = pd.concat([failures, schema_failures(frame, schema)], ignore_index=True)
+        row_schema = responses_schema(instrument, cohorts["cohort_id"].tolist())
+        row_columns = list(row_schema.columns)
+        failures = pd.concat(
+            [
+                failures,
+                schema_failures(frame[row_columns], row_schema),
+                schema_failures(frame[list(instrument.items)], items_schema(instrument)),
+            ],
+            ignore_index=True,
+        )
+        if prepared is not None:
+            failures = prepared.row_failures(frame, failures, instrument)
         self.step(source, "pseudonymising")
         participant_ids = self.pseudonymiser.hash_array(table.column("participant_code"))
+        if prepared is not None and prepared.linker is not None:
+            clean = np.ones(len(frame), dtype=bool)
+            clean[failures["row"].to_numpy(dtype=np.int64)] = False
+            participant_ids = prepared.linker.relink(
+                self.warehouse.con, participant_ids, frame, clean
+            )
         keys = pa.table(
             {
                 "row": np.arange(len(frame)),
@@ -326,7 +366,8 @@ class _Run:
                 }
             )
             failures = pd.concat([failures, already], ignore_index=True)
-        validated = split(frame, failures, table, self.pseudonymiser.hash_one)
+        first_row = prepared.first_row if prepared is not None else 2
+        validated = split(frame, failures, table, self.pseudonymiser.hash_one, first_row)
         self.step(source, "scoring")
         scored = score_responses(frame, instrument)
         keep = validated.keep
@@ -359,9 +400,11 @@ class _Run:
                 "flag_straightlining": scored.flag_straightlining[keep],
                 "flag_item_missingness": scored.flag_item_missingness[keep],
                 "flag_speeding": scored.flag_speeding[keep],
-                "source_row": (np.flatnonzero(keep) + 2).astype(np.int32),
+                "source_row": (np.flatnonzero(keep) + first_row).astype(np.int32),
             }
         )
+        if prepared is not None:
+            rows = rows.append_column("flag_unfinished", pa.array(prepared.unfinished[keep]))
 
         def write(con) -> int:
             replaced = 0
@@ -371,11 +414,18 @@ class _Run:
                 replaced = load.delete_responses(con, replaced_keys)
             self.step(source, "loading")
             load.insert_responses(con, rows, run_id=record.run_id, source=source)
+            if prepared is not None and prepared.linker is not None:
+                prepared.linker.store(con, frame, keep, record.run_id, source)
             return replaced
 
-        return self._write(source, record, validated, dropped, write)
+        if prepared is None:
+            return self._write(source, record, validated, dropped, write)
+        dropped = [*prepared.dropped, *dropped]
+        return self._write(source, record, validated, dropped, write, lambda: prepared.notes)
 
-    def _write(self, source, record, validated: Validated, dropped, write) -> FileReport:
+    def _write(
+        self, source, record, validated: Validated, dropped, write, notes=None
+    ) -> FileReport:
         quarantined = len(validated.quarantine)
         strict_refusal = self.options.strict and quarantined > 0
         record.rows_read = validated.rows_read
@@ -395,6 +445,8 @@ class _Run:
         with self.warehouse.transaction() as con:
             replaced = 0 if strict_refusal else (write(con) or 0)
             record.rows_replaced = replaced
+            for note in notes() if notes else ():
+                record.message = (record.message + "; " if record.message else "") + note
             if quarantined:
                 quarantine = validated.quarantine.assign(
                     run_id=record.run_id, source=source, quarantined_at=load.utc_now()
@@ -413,6 +465,17 @@ class _Run:
             top_reasons=list(validated.rule_counts.items())[:3],
             dropped_columns=dropped,
         )
+
+
+def source_mapping(options: IngestOptions):
+    """The mapping responses files are read through: the mapping file with --wave and --cohort
+    applied, or only those options over the canonical layout; None for plain canonical files."""
+    from etl.mapping import Mapping, load_mapping
+
+    if options.mapping is None and options.wave is None and options.cohort is None:
+        return None
+    mapping = load_mapping(options.mapping) if options.mapping else Mapping(format="canonical")
+    return mapping.with_overrides(wave=options.wave, cohort=options.cohort)
 
 
 def _ingest_file(run: _Run, path: Path, kind: str) -> FileReport:
@@ -460,7 +523,8 @@ def _ingest_file(run: _Run, path: Path, kind: str) -> FileReport:
 def ingest(paths: list[Path], db_path: Path, options: IngestOptions | None = None) -> IngestReport:
     """Load every file under `paths` into the database at `db_path`."""
     options = options or IngestOptions()
-    inputs = discover([Path(path) for path in paths])
+    suffixes = PLATFORM_SUFFIXES if options.mapping or options.wave or options.cohort else ()
+    inputs = discover([Path(path) for path in paths], suffixes)
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     ordered = [

@@ -43,6 +43,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'attune_meta'"
     ).fetchall()[0][0]
     if exists:
+        ensure_platform_schema(con)
         return
     con.execute("BEGIN TRANSACTION")
     con.execute(schema_sql("ddl.sql"))
@@ -54,6 +55,14 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("INSERT OR IGNORE INTO waves VALUES (?, ?, ?)", [wave, position, months])
     create_scale_scores_view(con, None)
     con.execute(schema_sql("views.sql"))
+    con.execute("COMMIT")
+    ensure_platform_schema(con)
+
+
+def ensure_platform_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Tables for platform exports and code linking (schemas/linkage.sql), if missing."""
+    con.execute("BEGIN TRANSACTION")
+    con.execute(schema_sql("linkage.sql"))
     con.execute("COMMIT")
 
 

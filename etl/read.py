@@ -60,7 +60,7 @@ def _is_hidden(path: Path) -> bool:
     return any(part.startswith((".", "~$")) for part in path.parts if part not in (".", ".."))
 
 
-def discover(paths: list[Path]) -> InputSet:
+def discover(paths: list[Path], response_suffixes: tuple[str, ...] = ()) -> InputSet:
     """Sort the given files and folders (searched recursively) into an InputSet."""
     found = InputSet()
     files: list[Path] = []
@@ -87,7 +87,7 @@ def discover(paths: list[Path]) -> InputSet:
             found.cohorts = path
         elif name == EVIDENCE_FILE:
             found.evidence = path
-        elif path.suffix.lower() in RESPONSE_SUFFIXES:
+        elif path.suffix.lower() in RESPONSE_SUFFIXES + response_suffixes:
             found.responses.append(path)
     return found
 

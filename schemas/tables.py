@@ -59,6 +59,21 @@ RULES: dict[str, str] = {
     "effect_size_is_given": (
         "give yi and vi, or g with its 95% CI, or mean_pre, mean_post, sd_pre and r"
     ),
+    # Platform exports read through a mapping file (etl/mapping.py, docs/import.md).
+    "value_is_mapped": (
+        "{column} value {value!r} has no mapping; add it under values: (waves: for wave) "
+        "in the mapping file"
+    ),
+    "response_is_not_a_preview": (
+        "the survey platform marked this response as a preview or test ({value}); set aside"
+    ),
+    "response_is_not_spam": "the survey platform flagged this response as spam ({value})",
+    "unfinished_response_meets_min_answered": (
+        "the response is unfinished and cannot be scored: {value}"
+    ),
+    "code_components_are_present": (
+        "the self-generated code cannot be built: component(s) {value} are blank"
+    ),
 }
 
 
@@ -226,16 +241,26 @@ class EvidenceModel(pa.DataFrameModel):
 
 
 def responses_schema(instrument: Instrument, known_cohorts: list[str]) -> pa.DataFrameSchema:
-    """The responses model plus the instrument's item ranges and the known cohorts."""
-    schema = ResponsesModel.to_schema()
-    item_columns = {}
+    """The responses model with the cohorts a row may refer to (items are checked apart)."""
+    known = set(known_cohorts)
+    return ResponsesModel.to_schema().update_column(
+        "cohort_id", checks=[pa.Check(lambda series: series.isin(known), name="cohort_id_exists")]
+    )
+
+
+def items_schema(instrument: Instrument) -> pa.DataFrameSchema:
+    """Every item column of the instrument, each within its scale's range; blank allowed.
+
+    Kept apart from the row model so that a row-level rule broken by many rows reports the
+    few columns it reads, not every item.
+    """
+    columns = {}
     for scale in instrument.scales:
         low, high = scale.min, scale.max
         for item in scale.items:
-            item_columns[item] = pa.Column(
+            columns[item] = pa.Column(
                 float,
                 nullable=True,
-                required=False,
                 description=f"Item of {scale.name} ({low:g}-{high:g}); blank = not answered.",
                 checks=[
                     pa.Check(
@@ -244,11 +269,7 @@ def responses_schema(instrument: Instrument, known_cohorts: list[str]) -> pa.Dat
                     )
                 ],
             )
-    schema = schema.add_columns(item_columns)
-    known = set(known_cohorts)
-    return schema.update_column(
-        "cohort_id", checks=[pa.Check(lambda series: series.isin(known), name="cohort_id_exists")]
-    )
+    return pa.DataFrameSchema(columns, name="items")
 
 
 def cohorts_schema(known_programs: list[str]) -> pa.DataFrameSchema:

@@ -1,0 +1,51 @@
+-- Tables added for platform exports and self-generated code linking (etl/mapping.py,
+-- etl/linking.py). Run by etl.load.ensure_schema on new and existing databases; idempotent.
+
+CREATE TABLE IF NOT EXISTS linkage (
+    run_id VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    cohort_id VARCHAR NOT NULL,
+    wave_from VARCHAR NOT NULL,
+    wave_to VARCHAR NOT NULL,
+    file_wave VARCHAR NOT NULL,
+    candidates INTEGER NOT NULL,
+    exact_matches INTEGER NOT NULL,
+    fuzzy_matches INTEGER NOT NULL,
+    unmatched INTEGER NOT NULL,
+    match_rate DOUBLE NOT NULL,
+    tolerance INTEGER NOT NULL,
+    computed_at TIMESTAMP NOT NULL
+);
+COMMENT ON TABLE linkage IS 'Match rates of self-generated code linking: one row per ingested file, cohort and wave pair, computed when the file loaded (see docs/import.md). For the Data quality page.';
+COMMENT ON COLUMN linkage.run_id IS 'Ingest run that loaded the file (ingest_runs.run_id).';
+COMMENT ON COLUMN linkage.source IS 'Input file whose responses were linked.';
+COMMENT ON COLUMN linkage.cohort_id IS 'Cohort within which responses were linked (cohorts.cohort_id).';
+COMMENT ON COLUMN linkage.wave_from IS 'Earlier wave of the pair (waves.wave).';
+COMMENT ON COLUMN linkage.wave_to IS 'Later wave of the pair (waves.wave).';
+COMMENT ON COLUMN linkage.file_wave IS 'Which wave of the pair the file''s responses are (the other was already loaded, or in the same file).';
+COMMENT ON COLUMN linkage.candidates IS 'Responses of the file at file_wave in this cohort that were loaded.';
+COMMENT ON COLUMN linkage.exact_matches IS 'Candidates whose code matched a participant of the other wave exactly.';
+COMMENT ON COLUMN linkage.fuzzy_matches IS 'Candidates linked to a participant of the other wave whose code differs in at most `tolerance` components (unique match only).';
+COMMENT ON COLUMN linkage.unmatched IS 'Candidates with no participant at the other wave: candidates - exact_matches - fuzzy_matches.';
+COMMENT ON COLUMN linkage.match_rate IS '(exact_matches + fuzzy_matches) / candidates, between 0 and 1.';
+COMMENT ON COLUMN linkage.tolerance IS 'Components allowed to differ for a fuzzy match (the mapping''s linking: tolerance:).';
+COMMENT ON COLUMN linkage.computed_at IS 'When the file was linked (UTC).';
+
+CREATE TABLE IF NOT EXISTS linkage_keys (
+    participant_id VARCHAR NOT NULL,
+    cohort_id VARCHAR NOT NULL,
+    wave VARCHAR NOT NULL,
+    variant VARCHAR NOT NULL,
+    key_hash VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL
+);
+COMMENT ON TABLE linkage_keys IS 'Private to linking: keyed hashes of each linked response''s self-generated code with k components left out, so later waves can be linked despite typos. Never the code or its components; not for analysis.';
+COMMENT ON COLUMN linkage_keys.participant_id IS 'Keyed hash of the participant (responses.participant_id) the response was loaded under.';
+COMMENT ON COLUMN linkage_keys.cohort_id IS 'Cohort of the response.';
+COMMENT ON COLUMN linkage_keys.wave IS 'Wave of the response.';
+COMMENT ON COLUMN linkage_keys.variant IS 'Which component positions (0-based, comma-separated) were left out before hashing.';
+COMMENT ON COLUMN linkage_keys.key_hash IS 'HMAC-SHA256, under the pseudonymisation key, of the code with those components left out.';
+COMMENT ON COLUMN linkage_keys.run_id IS 'Ingest run that stored the key.';
+
+ALTER TABLE responses ADD COLUMN IF NOT EXISTS flag_unfinished BOOLEAN;
+COMMENT ON COLUMN responses.flag_unfinished IS 'True when the survey platform marked the response unfinished (kept because every scale it answered met min_answered); false when finished; NULL for canonical files, which do not say.';
