@@ -133,12 +133,32 @@ def ingest(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON on stdout.")
     ] = False,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help=(
+                "Mapping file (YAML) for survey platform exports (Qualtrics, REDCap, "
+                "SurveyMonkey, SPSS): how their columns and answers become Attune's. "
+                "Draft one with `attune mapping init EXPORT`. See docs/import.md."
+            ),
+        ),
+    ] = None,
+    wave: Annotated[
+        str | None,
+        typer.Option("--wave", help="Wave of every responses file (overrides the mapping)."),
+    ] = None,
+    cohort: Annotated[
+        str | None,
+        typer.Option("--cohort", help="Cohort of every responses file (overrides the mapping)."),
+    ] = None,
 ) -> None:
     """Validate and load survey exports into DuckDB, quarantining every row that breaks a rule.
 
     Files are told apart by name: instrument.yaml, programs.csv, cohorts.csv, evidence.csv;
-    every other .csv, .xlsx or .parquet file is a responses file. Each file loads in one
-    transaction; a file already loaded (same SHA-256) is skipped.
+    every other .csv, .xlsx or .parquet file is a responses file (with --mapping also .tsv
+    and .sav exports). Each file loads in one transaction; a file already loaded (same SHA-256)
+    is skipped.
 
     Exit codes: 0 every row loaded; 1 some rows quarantined or files refused; 2 usage error
     (no such path); 3 another ingest is writing the database.
@@ -146,8 +166,11 @@ def ingest(
     from etl.ingest import IngestOptions
     from etl.ingest import ingest as run_ingest
     from etl.load import IngestLocked
+    from etl.mapping import MappingError
 
     missing = [str(path) for path in paths if not path.exists()]
+    if mapping is not None and not mapping.exists():
+        missing.append(str(mapping))
     if missing:
         console.print(f"[red]error:[/] no such file or folder: {', '.join(missing)}")
         raise typer.Exit(EXIT_USAGE)
@@ -159,13 +182,22 @@ def ingest(
             progress.update(task, description=f"{Path(source).name}: {step}")
 
         options = IngestOptions(
-            replace=replace, strict=strict, drop=tuple(drop or ()), progress=report
+            replace=replace,
+            strict=strict,
+            drop=tuple(drop or ()),
+            progress=report,
+            mapping=mapping,
+            wave=wave,
+            cohort=cohort,
         )
         try:
             result = run_ingest(paths, database, options)
         except IngestLocked as busy:
             console.print(f"[red]error:[/] {busy}")
             raise typer.Exit(EXIT_BUSY) from None
+        except MappingError as error:
+            console.print(f"[red]error:[/] {error}")
+            raise typer.Exit(EXIT_USAGE) from None
     if as_json:
         stdout.print_json(json.dumps(result.as_dict()))
     else:
@@ -206,6 +238,67 @@ def _print_ingest_summary(result) -> None:
             "Some rows were set aside or files refused: see the table above, the `quarantine` "
             "table, or the dashboard's Data quality page."
         )
+
+
+mapping_app = typer.Typer(
+    help="Mapping files: how a survey platform's export becomes Attune's input.",
+    no_args_is_help=True,
+)
+app.add_typer(mapping_app, name="mapping")
+
+
+@mapping_app.command("init")
+def mapping_init(
+    export: Annotated[Path, typer.Argument(help="A survey export (csv, tsv, xlsx or sav).")],
+    instrument: Annotated[
+        Path | None,
+        typer.Option(
+            "--instrument",
+            help="instrument.yaml whose items to match. Default: the instrument in --db, if any.",
+        ),
+    ] = None,
+    db: DbOption = None,
+    platform: Annotated[
+        str,
+        typer.Option("--format", help="qualtrics, redcap, surveymonkey, spss, canonical or auto."),
+    ] = "auto",
+) -> None:
+    """Draft a mapping file from an export, on stdout: `attune mapping init X > mapping.yaml`.
+
+    Question codes and texts are matched to the instrument's items where they can be; every
+    column left to decide is a commented TODO. Complete it, then
+    `attune ingest EXPORT --mapping mapping.yaml`.
+    """
+    from etl.draft import draft_mapping
+    from etl.read import FileRejected
+    from schemas.instrument import InstrumentError, load_instrument
+
+    if not export.exists():
+        console.print(f"[red]error:[/] no such file: {export}")
+        raise typer.Exit(EXIT_USAGE)
+    known = None
+    try:
+        if instrument is not None:
+            known = load_instrument(instrument)
+        elif _db(db).exists():
+            import duckdb
+
+            from etl.load import stored_instrument
+
+            con = duckdb.connect(str(_db(db)), read_only=True)
+            try:
+                known = stored_instrument(con)
+            finally:
+                con.close()
+    except InstrumentError as error:
+        console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(EXIT_USAGE) from None
+    try:
+        text = draft_mapping(export, export.read_bytes(), known, platform.lower())
+    except FileRejected as error:
+        console.print(f"[red]error:[/] {export}: {error}")
+        raise typer.Exit(EXIT_USAGE) from None
+    sys.stdout.write(text)
 
 
 def _ensure_demo_database(database: Path) -> None:
@@ -563,6 +656,82 @@ def pool(
     stdout.print(table)
     if skipped:
         stdout.print(f"{skipped} row(s) without a usable effect size were left out.")
+
+
+users_app = typer.Typer(
+    help="Local accounts for `attune serve`: admin, evaluator, sponsor, researcher.",
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
+AuthOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--auth-db",
+        help="Accounts file. Default: $ATTUNE_AUTH_DB, else data/attune-auth.sqlite.",
+        show_default=False,
+    ),
+]
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ @ -).")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="admin (everything), evaluator (all programmes and quarantined rows), "
+            "sponsor (only their cohorts), researcher (all data and the SQL console)."
+        ),
+    ],
+    sponsor: Annotated[
+        str | None,
+        typer.Option(help="For the sponsor role: the sponsor_id whose cohorts they see."),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    auth_db: AuthOption = None,
+) -> None:
+    """Create an account; the password is prompted for (twice) and stored as an Argon2 hash."""
+    from attune.auth import AccountError, AuthStore
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = AuthStore(auth_db).add_user(name, role, password, sponsor)
+    except AccountError as error:
+        console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(EXIT_USAGE) from None
+    scope = f" for sponsor {user.sponsor_id}" if user.sponsor_id else ""
+    console.print(f"Created {user.role} account {user.name!r}{scope}.")
+
+
+@users_app.command("list")
+def users_list(auth_db: AuthOption = None) -> None:
+    """List the accounts with their roles (never their passwords)."""
+    from attune.auth import AuthStore
+
+    table = Table(title="Attune accounts")
+    for column in ("name", "role", "sponsor"):
+        table.add_column(column)
+    for user in AuthStore(auth_db).users():
+        table.add_row(user.name, user.role, user.sponsor_id or "")
+    stdout.print(table)
+
+
+@users_app.command("remove")
+def users_remove(
+    name: Annotated[str, typer.Argument(help="User name.")], auth_db: AuthOption = None
+) -> None:
+    """Delete an account."""
+    from attune.auth import AuthStore
+
+    if not AuthStore(auth_db).remove_user(name):
+        console.print(f"[red]error:[/] no user {name!r}")
+        raise typer.Exit(EXIT_USAGE)
+    console.print(f"Removed {name!r}.")
 
 
 def main() -> None:  # pragma: no cover - console entry point

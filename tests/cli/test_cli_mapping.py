@@ -1,0 +1,67 @@
+"""`attune mapping init` and `attune ingest --mapping` as a user meets them."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from tests.cli.test_cli_ingest import attune
+from tests.etl import platform_fixtures as pf
+from tests.etl.helpers import write_dataset
+
+
+def test_mapping_init_then_ingest_with_mapping_wave_and_cohort(tmp_path):
+    folder = write_dataset(tmp_path / "export")
+    db = tmp_path / "a.duckdb"
+    setup = attune(
+        "ingest",
+        str(folder / "instrument.yaml"),
+        str(folder / "programs.csv"),
+        str(folder / "cohorts.csv"),
+        "--db",
+        str(db),
+    )
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    rows = [row for row in pf.good_rows() if row["wave"] == "post" and row["cohort_id"] == "C1"]
+    export = tmp_path / "post.csv"
+    export.write_bytes(pf.qualtrics_export(rows, extra=()))
+    drafted = attune("mapping", "init", str(export), "--db", str(db))
+    assert drafted.returncode == 0, drafted.stderr
+    assert "Q5_1: CONF_01" in drafted.stdout and "TODO" in drafted.stdout
+    assert yaml.safe_load(drafted.stdout)["format"] == "qualtrics"
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        pf.QUALTRICS_MAPPING_NUMERIC.replace("  cohort: cohort_id\n", "").replace(
+            "drop: [Q10_TEXT]", "drop: [Q10_TEXT, cohort]"
+        )
+    )
+    result = attune(
+        "ingest",
+        str(export),
+        "--mapping",
+        str(mapping),
+        "--wave",
+        "post",
+        "--cohort",
+        "C1",
+        "--db",
+        str(db),
+        "--json",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["totals"]["rows_loaded"] == 2
+    assert "IPAddress" in summary["files"][0]["message"]
+
+
+def test_broken_mapping_file_is_a_usage_error(tmp_path):
+    export = tmp_path / "x.csv"
+    export.write_bytes(pf.qualtrics_export(pf.good_rows()[:1], extra=()))
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("format: qualtrix\n")
+    result = attune(
+        "ingest", str(export), "--mapping", str(mapping), "--db", str(tmp_path / "d.duckdb")
+    )
+    assert result.returncode == 2
+    assert "format must be one of" in result.stderr
