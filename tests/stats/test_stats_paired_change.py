@@ -222,3 +222,14 @@ def test_moments_and_raw_scores_give_the_same_paired_change(samples, higher_is_b
     # r recovered from the SDs equals Pearson's r on the raw pairs
     if np.std(before) > 0 and np.std(after) > 0:
         assert from_moments.r == pytest.approx(np.corrcoef(before, after)[0, 1], abs=1e-9)
+
+
+def test_d_z_interval_of_a_huge_group_is_finite_and_matches_the_large_sample_interval():
+    # t in the hundreds: scipy's nct cannot be inverted there; the large-sample interval is used
+    from stats.paired import paired_change_from_moments
+
+    result = paired_change_from_moments(60_000, 3.0, 3.5, 0.8, 0.8, 0.3)
+    n, d_z = 60_000, 0.5 / 0.3
+    half_width = 1.959963984540054 * ((1 / n) + d_z**2 / (2 * (n - 1))) ** 0.5
+    assert result.d_z_ci_low == pytest.approx(d_z - half_width, abs=1e-4)
+    assert result.d_z_ci_high == pytest.approx(d_z + half_width, abs=1e-4)

@@ -1,0 +1,1 @@
+"""The Dash app: pages for sponsors, evaluators and researchers over the DuckDB file."""

@@ -1,0 +1,190 @@
+"""Building blocks every page uses: the chart card (title with units, n, methods note, chart,
+"show as table" toggle, CSV download) and the empty states."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import dash_ag_grid as dag  # imported at start-up: Dash refuses imports inside callbacks
+import plotly.graph_objects as go
+from dash import MATCH, Input, Output, State, dcc, html
+
+from dashboard.style import fmt
+
+
+@dataclass
+class Chart:
+    """What a chart card shows. ``records``/``columns`` are the exact numbers behind it."""
+
+    title: str
+    subtitle: str = ""
+    figure: go.Figure | None = None
+    records: list[dict[str, Any]] = field(default_factory=list)
+    columns: list[tuple[str, str]] = field(default_factory=list)  # (key, label)
+    empty: str | None = None  # why nothing is drawn
+    filename: str = "attune.csv"
+    notes: list[str] = field(default_factory=list)  # e.g. suppressed groups
+    extra: Any = None  # page-specific content (cards, lists) shown above the chart
+
+
+def chart_id(name: str, part: str) -> dict[str, str]:
+    return {"type": f"chart-{part}", "chart": name}
+
+
+def chart_card(name: str, title: str, methods: str, *, height: int = 420) -> html.Section:
+    """Layout of one chart card; filled by the page callback through ``chart_outputs``."""
+    return html.Section(
+        className="card chart-card",
+        id=f"card-{name}",
+        **{"aria-labelledby": f"title-{name}"},
+        children=[
+            html.H2(title, id=chart_id(name, "title"), className="chart-title",
+                    **{"data-testid": f"title-{name}"}),
+            html.P(id=chart_id(name, "subtitle"), className="chart-subtitle"),
+            html.Div(id=chart_id(name, "extra")),
+            dcc.Loading(
+                html.Div(id=chart_id(name, "body"), className="chart-body"),
+                type="dot", delay_show=400,
+            ),
+            html.Div(id=chart_id(name, "table"), className="chart-table", hidden=True),
+            html.Ul(id=chart_id(name, "notes"), className="chart-notes"),
+            html.P(["Method: ", methods], className="methods-note"),
+            html.Div(
+                className="chart-actions no-print",
+                children=[
+                    html.Button("Show as table", id=chart_id(name, "toggle"), n_clicks=0,
+                                className="btn btn-outline", type="button",
+                                **{"aria-pressed": "false", "aria-controls": f"table-{name}"}),
+                    html.Button("Download CSV", id=chart_id(name, "csv"), n_clicks=0,
+                                className="btn btn-outline", type="button"),
+                    dcc.Download(id=chart_id(name, "download")),
+                ],
+            ),
+            dcc.Store(id=chart_id(name, "data")),
+        ],
+    )
+
+
+def chart_outputs(name: str) -> list[Output]:
+    return [
+        Output(chart_id(name, "title"), "children"),
+        Output(chart_id(name, "subtitle"), "children"),
+        Output(chart_id(name, "extra"), "children"),
+        Output(chart_id(name, "body"), "children"),
+        Output(chart_id(name, "notes"), "children"),
+        Output(chart_id(name, "data"), "data"),
+    ]
+
+
+def empty_state(message: str, detail: str | None = None) -> html.Div:
+    return html.Div(
+        className="empty-state", role="status",
+        children=[html.P(message, className="empty-title")]
+        + ([html.P(detail, className="empty-detail")] if detail else []),
+    )
+
+
+def render(name: str, chart: Chart) -> tuple:
+    """Values for ``chart_outputs(name)``."""
+    if chart.figure is not None and chart.empty is None:
+        body: Any = dcc.Graph(
+            figure=chart.figure,
+            config={"displaylogo": False, "responsive": True,
+                    "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+                    "toImageButtonOptions": {"filename": chart.filename.removesuffix(".csv")}},
+            className="graph",
+        )
+    elif chart.empty is None and chart.extra is not None:
+        body = None
+    else:
+        body = empty_state(chart.empty or "Nothing to show for these filters.")
+    data = {"columns": chart.columns, "records": chart.records, "filename": chart.filename}
+    notes = [html.Li(n) for n in chart.notes]
+    return chart.title, chart.subtitle, chart.extra, body, notes, data
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return fmt(value, 3)
+    return "–" if value is None else str(value)
+
+
+GRID_THRESHOLD = 60
+
+
+def data_table(columns: list[tuple[str, str]], records: list[dict[str, Any]],
+               caption: str | None = None, table_id: str | None = None) -> Any:
+    """A plain, accessible HTML table (scoped headers, caption); a virtualised AG Grid when
+    there are more than GRID_THRESHOLD rows (thousands of html components are slow in Dash)."""
+    if len(records) > GRID_THRESHOLD:
+        return dag.AgGrid(
+            columnDefs=[{"field": k, "headerName": lbl, "resizable": True, "sortable": True,
+                         "filter": True} for k, lbl in columns],
+            rowData=[{k: _cell(r.get(k)) for k, _ in columns} for r in records],
+            columnSize="autoSize", style={"height": "420px", "width": "100%"},
+            dashGridOptions={"ensureDomOrder": True, "enableCellTextSelection": True},
+            className="grid",
+        )
+    head = html.Thead(html.Tr([html.Th(lbl, scope="col") for _, lbl in columns]))
+    body = html.Tbody([
+        html.Tr([html.Td(_cell(r.get(k))) for k, _ in columns]) for r in records
+    ])
+    children = ([html.Caption(caption)] if caption else []) + [head, body]
+    return html.Table(children, className="table", id=table_id or "")
+
+
+def to_csv(columns: list[tuple[str, str]], records: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([lbl for _, lbl in columns])
+    for r in records:
+        writer.writerow(["" if r.get(k) is None else r.get(k) for k, _ in columns])
+    return buffer.getvalue()
+
+
+def register_generic_callbacks(app) -> None:
+    """Table toggle, table rendering and CSV download for every chart card (MATCH)."""
+
+    @app.callback(
+        Output(chart_id(MATCH, "table"), "hidden"),
+        Output(chart_id(MATCH, "body"), "hidden"),
+        Output(chart_id(MATCH, "toggle"), "children"),
+        Output(chart_id(MATCH, "toggle"), "aria-pressed"),
+        Input(chart_id(MATCH, "toggle"), "n_clicks"),
+    )
+    def toggle_table(n_clicks):
+        showing_table = bool(n_clicks and n_clicks % 2)
+        return (not showing_table, showing_table,
+                "Show as chart" if showing_table else "Show as table",
+                "true" if showing_table else "false")
+
+    @app.callback(
+        Output(chart_id(MATCH, "table"), "children"),
+        Input(chart_id(MATCH, "toggle"), "n_clicks"),
+        Input(chart_id(MATCH, "data"), "data"),
+    )
+    def fill_table(n_clicks, data):
+        # Built only while shown: large hidden tables cost the browser seconds.
+        if not (n_clicks and n_clicks % 2):
+            return None
+        if not data or not data.get("records"):
+            return empty_state("No numbers to tabulate for these filters.")
+        return data_table([tuple(c) for c in data["columns"]], data["records"])
+
+    @app.callback(
+        Output(chart_id(MATCH, "download"), "data"),
+        Input(chart_id(MATCH, "csv"), "n_clicks"),
+        State(chart_id(MATCH, "data"), "data"),
+        prevent_initial_call=True,
+    )
+    def download_csv(n_clicks, data):
+        if not n_clicks or not data:
+            return None
+        content = to_csv([tuple(c) for c in data["columns"]], data["records"])
+        return {"content": content, "filename": data.get("filename") or "attune.csv",
+                "type": "text/csv"}

@@ -1,0 +1,46 @@
+"""Helpers shared by the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashboard import state as url_state
+from dashboard.queries import Filters
+
+
+def scale_info(app_ctx, state: dict[str, Any]) -> dict[str, Any]:
+    options = app_ctx.options()
+    for s in options["scales"]:
+        if s["scale_id"] == state.get("scale"):
+            return s
+    raise ValueError("Choose an outcome scale in the filters.")
+
+
+def filters(state: dict[str, Any]) -> Filters:
+    return url_state.to_filters(state)
+
+
+def check_waves(app_ctx, state: dict[str, Any]) -> tuple[str, str]:
+    waves = app_ctx.options()["waves"]
+    wf, wt = state.get("wf") or "pre", state.get("wt") or "post"
+    if wf not in waves or wt not in waves or waves.index(wt) <= waves.index(wf):
+        raise ValueError("Choose a 'to' wave that comes after the 'from' wave.")
+    return wf, wt
+
+
+def units(scale: dict[str, Any]) -> str:
+    return f"points on a {scale['min_value']:g}–{scale['max_value']:g} scale"
+
+
+def too_few(what: str, min_cell: int) -> str:
+    return f"Too few {what} to show: fewer than {min_cell} (at least {min_cell} are needed)."
+
+
+def by_dims(state: dict[str, Any]) -> tuple[str, ...]:
+    by = state.get("by") or "all"
+    return () if by == "all" else (by,)
+
+
+def slug(*parts: Any) -> str:
+    text = "-".join(str(p) for p in parts if p not in (None, ""))
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text).lower()

@@ -1,0 +1,124 @@
+"""Data and methods: the data dictionary, how each statistic is computed, example SQL,
+and every chart's numbers for download."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from dash import Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
+
+from attune.settings import PROJECT_ROOT
+from dashboard.components import data_table, to_csv
+from dashboard.queries import data_dictionary, scales
+from stats.tiers import TIER_RULES
+
+KEY, PATH, NAME = "methods", "/methods", "Data and methods"
+METHODS_MD = PROJECT_ROOT / "stats" / "METHODS.md"
+
+EXAMPLE_SQL = """-- Open the file read-only:  duckdb -readonly data/attune.duckdb
+-- Mean change pre -> post per scale and format (matched pairs), suppressing small cells:
+SELECT scale_id, format, count(*) AS n_pairs,
+       avg(score_from) AS mean_pre, avg(score_to) AS mean_post,
+       avg(improvement) AS mean_improvement, stddev_samp(change) AS sd_change
+FROM paired_scores
+WHERE wave_from = 'pre' AND wave_to = 'post'
+GROUP BY ALL
+HAVING count(*) >= 11
+ORDER BY scale_id, format;
+
+-- Response counts per wave and cohort quarter:
+SELECT cohort_quarter, wave, count(DISTINCT participant_id) AS people
+FROM scored_responses GROUP BY ALL ORDER BY ALL;
+
+-- Why rows were quarantined:
+SELECT unnest(rules) AS rule, count(*) FROM quarantine GROUP BY rule ORDER BY 2 DESC;
+"""
+
+
+def layout(app_ctx) -> html.Div:
+    try:
+        dictionary = data_dictionary(app_ctx.db)
+        scale_rows = scales(app_ctx.db)
+    except Exception as error:  # noqa: BLE001 - shown to the user, page still renders
+        dictionary, scale_rows = [], []
+        problem = html.P(f"The database could not be read: {error}", role="alert")
+    else:
+        problem = None
+    methods = (METHODS_MD.read_text(encoding="utf-8") if METHODS_MD.exists() else
+               "_stats/METHODS.md is not written yet; each chart's methods note says how its "
+               "numbers are computed, and every formula cites its source in stats/._")
+    return html.Div(className="page", children=[
+        html.H1("Data and methods"),
+        problem,
+        html.Section(className="card", children=[
+            html.H2("Download the numbers behind every chart"),
+            html.P("One CSV per chart, for the filters now selected, in a ZIP file. Groups "
+                   f"with fewer than {app_ctx.min_cell} people are suppressed as on screen."),
+            html.Button("Download all chart data (ZIP)", id="methods-zip-btn", n_clicks=0,
+                        className="btn", type="button"),
+            dcc.Download(id="methods-zip"),
+        ]),
+        html.Section(className="card", children=[
+            html.H2("How the statistics are computed"),
+            html.P(["Minimum cell size: no statistic is shown for fewer than ",
+                    html.Strong(str(app_ctx.min_cell)), " people; the query layer returns "
+                    "such groups without numbers, so charts, tables and downloads cannot show "
+                    "them."]),
+            html.H3("Scales and reliable-change thresholds", className="h3"),
+            data_table([("scale_id", "Scale"), ("name", "Name"), ("domain", "Domain"),
+                        ("level_name", "Kirkpatrick level"), ("n_items", "Items"),
+                        ("higher_is_better", "Higher is better"),
+                        ("reliability_used", "Reliability used"),
+                        ("reliability_source", "Source"), ("sd_pre", "Pre-training SD"),
+                        ("reliable_threshold", "Reliable change (points)")], scale_rows),
+            html.H3("Evidence tiers", className="h3"),
+            data_table([("tier", "Tier"), ("label", "Label"), ("requirements", "Requirements")],
+                       TIER_RULES),
+            dcc.Markdown(methods, className="markdown", link_target="_blank"),
+        ]),
+        html.Section(className="card", children=[
+            html.H2("Example SQL for researchers"),
+            html.Pre(html.Code(EXAMPLE_SQL), className="sql"),
+        ]),
+        html.Section(className="card", id="data-dictionary", children=[
+            html.H2("Data dictionary"),
+            html.P("Generated from the comments stored in the database (duckdb_tables(), "
+                   "duckdb_views(), duckdb_columns())."),
+            *[
+                html.Details(className="dict-entry", children=[
+                    html.Summary([html.Code(obj["name"]), f" ({obj['kind']}) — ",
+                                  obj["comment"]]),
+                    data_table([("column", "Column"), ("type", "Type"),
+                                ("comment", "Meaning")], obj["columns"]),
+                ])
+                for obj in dictionary
+            ],
+        ]),
+    ])
+
+
+def all_chart_data(app_ctx, state) -> bytes:
+    """A ZIP of every chart's CSV for this state (what the chart cards would download)."""
+    from dashboard.pages import PAGES, safe_build
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for page in PAGES:
+            for name, builder in getattr(page, "BUILDERS", {}).items():
+                chart = safe_build(builder, app_ctx, state)
+                if chart.columns:
+                    filename = f"{name}--{Path(chart.filename).name}"
+                    archive.writestr(filename, to_csv(chart.columns, chart.records))
+    return buffer.getvalue()
+
+
+def register(app, app_ctx) -> None:
+    @app.callback(Output("methods-zip", "data"), Input("methods-zip-btn", "n_clicks"),
+                  State("state", "data"), prevent_initial_call=True)
+    def download_zip(n_clicks, state):
+        if not n_clicks or not state:
+            raise PreventUpdate
+        return dcc.send_bytes(all_chart_data(app_ctx, state), "attune-chart-data.zip")

@@ -1,0 +1,216 @@
+"""Data quality: ingest runs, quarantine, missing items, flags and reliability."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from dash import html
+
+from dashboard.components import Chart, chart_card, data_table
+from dashboard.queries import (
+    ingest_runs,
+    item_missingness,
+    quarantine_by_rule,
+    quarantine_rows,
+    reliability_by_wave,
+    response_flags,
+)
+from dashboard.style import OKABE_ITO, SHORT_WAVE, figure_layout, label
+
+KEY, PATH, NAME = "quality", "/quality", "Data quality"
+
+
+def layout(app_ctx) -> html.Div:
+    return html.Div(className="page", children=[
+        html.H1("Data quality"),
+        html.P("What was loaded, what was set aside and why, and how complete and consistent "
+               "the answers are. This page covers the whole database (filters do not apply).",
+               className="lead"),
+        chart_card("quality-runs", "Ingest runs: files read, rows loaded and quarantined",
+                   "One row per input file per ingest run (table ingest_runs). For loaded files "
+                   "rows read = rows loaded + rows quarantined."),
+        chart_card("quality-quarantine", "Quarantined rows by rule",
+                   "Rows that broke a rule of the input contract were set aside, not loaded. A "
+                   "row that broke two rules counts under both."),
+        chart_card("quality-rows", "Quarantined rows",
+                   "The rows as read (participant codes replaced by their keyed hash), latest "
+                   "1,000. Visible to the evaluator role only."),
+        chart_card("quality-missing", "Item missingness by wave (% of responses left blank)",
+                   "Share of responses at each wave that left the item blank, for scales asked "
+                   "at that wave."),
+        chart_card("quality-flags", "Quality flags by wave (% of responses)",
+                   "Straightlining: the same answer to every item of a scale with reverse-keyed "
+                   "items. Missingness: more than 20% of items blank. Speeding: under 2 seconds "
+                   "per item (where durations exist)."),
+        chart_card("quality-alpha", "Internal consistency: Cronbach's alpha by scale and wave",
+                   "Cronbach's alpha on complete responses with the Feldt 95% CI "
+                   "(stats.reliability). 0.7 or more is usually considered acceptable."),
+    ])
+
+
+def build_runs(app_ctx, state) -> Chart:
+    rows = ingest_runs(app_ctx.db)
+    columns = [("finished_at", "Finished (UTC)"), ("run_id", "Run"), ("source", "File"),
+               ("kind", "Kind"), ("status", "Status"), ("rows_read", "Read"),
+               ("rows_loaded", "Loaded"), ("rows_quarantined", "Quarantined"),
+               ("rows_replaced", "Replaced"), ("message", "Message")]
+    records = [{k: (str(r[k]) if k == "finished_at" else r[k]) for k, _ in columns}
+               for r in rows]
+    if not rows:
+        return Chart(title="Ingest runs", empty="Nothing has been ingested yet.",
+                     columns=columns, filename="ingest-runs.csv")
+    loaded = sum(r["rows_loaded"] for r in rows if r["kind"] == "responses")
+    quarantined = sum(r["rows_quarantined"] for r in rows)
+    return Chart(
+        title="Ingest runs: files read, rows loaded and quarantined",
+        subtitle=f"{len(rows)} file loads; {loaded:,} response rows loaded, {quarantined:,} "
+                 "rows quarantined",
+        extra=html.Div(data_table(columns, records), className="table-scroll"),
+        records=records, columns=columns, filename="ingest-runs.csv")
+
+
+def build_quarantine(app_ctx, state) -> Chart:
+    rows = quarantine_by_rule(app_ctx.db)
+    columns = [("rule", "Rule"), ("n_rows", "Rows"), ("example_reason", "Example reason")]
+    title = "Quarantined rows by rule (rows)"
+    if not rows:
+        return Chart(title=title, empty="No rows were quarantined: every row met the input "
+                     "contract.", columns=columns, filename="quarantine-by-rule.csv")
+    fig = go.Figure(go.Bar(
+        y=[r["rule"] for r in rows], x=[r["n_rows"] for r in rows], orientation="h",
+        marker_color=OKABE_ITO["vermillion"], text=[r["n_rows"] for r in rows],
+        textposition="outside", customdata=[[r["example_reason"]] for r in rows],
+        hovertemplate="%{y}: %{x:,} rows<br>e.g. %{customdata[0]}<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(title="Rows quarantined")
+    figure_layout(fig, height=120 + 32 * len(rows), legend=False)
+    return Chart(title=title, subtitle=f"{len(rows)} rules broken",
+                 figure=fig, records=rows, columns=columns, filename="quarantine-by-rule.csv")
+
+
+def build_rows(app_ctx, state) -> Chart:
+    columns = [("source", "File"), ("source_row", "Row"), ("rules", "Rules"),
+               ("reasons", "Reasons"), ("raw", "Row as read (JSON)")]
+    title = "Quarantined rows"
+    if app_ctx.role != "evaluator":
+        return Chart(title=title, empty="The quarantined rows themselves are shown to the "
+                     "evaluator role only; counts by rule are above.", columns=columns,
+                     filename="quarantined-rows.csv")
+    rows = quarantine_rows(app_ctx.db)
+    records = [{k: r[k] for k, _ in columns} for r in rows]
+    if not rows:
+        return Chart(title=title, empty="No rows were quarantined.", columns=columns,
+                     filename="quarantined-rows.csv")
+    shown = [c for c in columns if c[0] != "raw"]  # the JSON is in the CSV and the table view
+    return Chart(title=title, subtitle=f"{len(rows):,} rows (latest 1,000 at most); the rows "
+                 "as read (JSON) are in the CSV and the table view",
+                 extra=html.Div(data_table(shown, records), className="table-scroll"),
+                 records=records, columns=columns, filename="quarantined-rows.csv")
+
+
+def build_missing(app_ctx, state) -> Chart:
+    rows = item_missingness(app_ctx.db)
+    columns = [("wave", "Wave"), ("scale_id", "Scale"), ("item_id", "Item"),
+               ("responses", "Responses"), ("pct_missing", "% blank")]
+    title = "Item missingness by wave (% of responses left blank)"
+    if not rows:
+        return Chart(title=title, empty="No responses loaded yet.", columns=columns,
+                     filename="item-missingness.csv")
+    items = list(dict.fromkeys(r["item_id"] for r in rows))
+    waves = list(dict.fromkeys(r["wave"] for r in rows))
+    cell = {(r["item_id"], r["wave"]): r["pct_missing"] for r in rows}
+    z = [[cell.get((i, w)) for w in waves] for i in items]
+    fig = go.Figure(go.Heatmap(
+        z=z, y=items, x=[SHORT_WAVE.get(w, w) for w in waves],
+        colorscale=[[0, "#f7fbff"], [1, OKABE_ITO["vermillion"]]], zmin=0,
+        colorbar={"title": {"text": "% blank"}, "thickness": 12}, xgap=1, ygap=1,
+        hovertemplate="%{y} at %{x}: %{z:.1f}% blank<extra></extra>",
+    ))
+    figure_layout(fig, height=120 + 15 * len(items), legend=False)
+    # Fixed margins: automargin with many category ticks made Plotly relayout for seconds.
+    fig.update_xaxes(type="category", automargin=False, side="top")
+    fig.update_yaxes(type="category", automargin=False, autorange="reversed",
+                     tickfont={"size": 10})
+    fig.update_layout(margin={"l": 80, "r": 20, "t": 40, "b": 20})
+    n = max(r["responses"] for r in rows)
+    return Chart(title=title, subtitle=f"Up to {n:,} responses per wave; grey = scale not asked",
+                 figure=fig, records=rows, columns=columns, filename="item-missingness.csv")
+
+
+def build_flags(app_ctx, state) -> Chart:
+    rows = response_flags(app_ctx.db)
+    columns = [("wave", "Wave"), ("responses", "Responses"),
+               ("straightlining", "Straightlining"), ("item_missingness", "Item missingness"),
+               ("speeding", "Speeding"), ("mean_missing_share", "Mean share of items blank")]
+    title = "Quality flags by wave (% of responses)"
+    if not rows:
+        return Chart(title=title, empty="No responses loaded yet.", columns=columns,
+                     filename="quality-flags.csv")
+    fig = go.Figure()
+    for key, name, colour in (("straightlining", "Straightlining", OKABE_ITO["orange"]),
+                              ("item_missingness", "Item missingness", OKABE_ITO["blue"]),
+                              ("speeding", "Speeding", OKABE_ITO["reddish_purple"])):
+        fig.add_trace(go.Bar(
+            x=[label("wave", r["wave"]) for r in rows],
+            y=[100.0 * r[key] / r["responses"] for r in rows], name=name, marker_color=colour,
+            customdata=[[r[key], r["responses"]] for r in rows],
+            hovertemplate=name + " · %{x}: %{y:.1f}% (%{customdata[0]:,} of "
+                                 "%{customdata[1]:,})<extra></extra>",
+        ))
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title="% of responses")
+    figure_layout(fig, height=360)
+    total = sum(r["responses"] for r in rows)
+    return Chart(title=title, subtitle=f"n = {total:,} responses", figure=fig, records=rows,
+                 columns=columns, filename="quality-flags.csv")
+
+
+def build_alpha(app_ctx, state) -> Chart:
+    m = app_ctx.min_cell
+    rows = reliability_by_wave(app_ctx.db)
+    columns = [("scale_id", "Scale"), ("scale", "Name"), ("wave", "Wave"), ("k", "Items"),
+               ("n", "Complete responses"), ("alpha", "Alpha"), ("ci_low", "CI low"),
+               ("ci_high", "CI high"), ("suppressed", "Suppressed (< min cell)")]
+    title = "Cronbach's alpha by scale and wave (95% CI)"
+    shown = [r for r in rows if not r["suppressed"] and r["alpha"] is not None]
+    if not shown:
+        return Chart(title=title, empty=f"Too few complete responses to show: fewer than {m}.",
+                     records=rows, columns=columns, filename="reliability.csv")
+    fig = go.Figure()
+    waves = list(dict.fromkeys(r["wave"] for r in shown))
+    palette = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "reddish_purple",
+                                      "vermillion")]
+    for i, w in enumerate(waves):
+        part = [r for r in shown if r["wave"] == w]
+        fig.add_trace(go.Scatter(
+            x=[r["alpha"] for r in part], y=[r["scale_id"] for r in part], mode="markers",
+            name=label("wave", w), marker={"size": 10, "color": palette[i % len(palette)]},
+            error_x={"type": "data", "symmetric": False,
+                     "array": [r["ci_high"] - r["alpha"] for r in part],
+                     "arrayminus": [r["alpha"] - r["ci_low"] for r in part]},
+            customdata=[[r["scale"], r["n"]] for r in part],
+            hovertemplate="%{customdata[0]} · " + label("wave", w) +
+                          ": alpha %{x:.2f}, n = %{customdata[1]:,}<extra></extra>",
+        ))
+    fig.add_vline(x=0.7, line_dash="dash", line_color="#777")
+    fig.update_xaxes(title="Cronbach's alpha")
+    fig.update_yaxes(type="category", title="Scale")
+    figure_layout(fig, height=380)
+    return Chart(title=title, subtitle=f"{len(shown)} scale × wave combinations",
+                 figure=fig, records=rows, columns=columns, filename="reliability.csv")
+
+
+BUILDERS = {
+    "quality-runs": build_runs,
+    "quality-quarantine": build_quarantine,
+    "quality-rows": build_rows,
+    "quality-missing": build_missing,
+    "quality-flags": build_flags,
+    "quality-alpha": build_alpha,
+}
+
+
+def register(app, app_ctx) -> None:
+    from dashboard.pages import register_builders
+
+    register_builders(app, app_ctx, BUILDERS)

@@ -1,0 +1,186 @@
+"""Trends: change by cohort start quarter, and the sustained effect at 3, 6 and 12 months."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from dash import html
+from plotly.subplots import make_subplots
+
+from dashboard.components import Chart, chart_card
+from dashboard.pages import common
+from dashboard.queries import group_change
+from dashboard.style import OKABE_ITO, colour_for, figure_layout, label
+
+KEY, PATH, NAME = "trends", "/trends", "Trends"
+
+COLUMNS = [("group", "Group"), ("x", "Quarter / wave"), ("n_pairs", "Matched pairs"),
+           ("mean_change", "Mean change"), ("ci_low", "Change CI low"),
+           ("ci_high", "Change CI high"), ("g", "g"), ("g_ci_low", "g CI low"),
+           ("g_ci_high", "g CI high"), ("suppressed", "Suppressed (< min cell)")]
+
+
+def layout(app_ctx) -> html.Div:
+    return html.Div(className="page", children=[
+        html.H1("Trends"),
+        html.P("Is the effect stable across cohorts, and does it last? Use “Compare groups "
+               "by” in the filters to split the lines by audience or format.", className="lead"),
+        chart_card("trends-quarter", "Change by cohort start quarter",
+                   "Per quarter in which cohorts started: effect size g (top) and mean change "
+                   "(bottom) of matched pairs with 95% CI bands. Quarters with too few pairs "
+                   "are gaps in the line."),
+        chart_card("trends-sustained", "Sustained effect: change from before training",
+                   "Mean change from the pre-training survey to the end of training and to "
+                   "each follow-up, in the people who answered both (so each point may "
+                   "describe different people). 95% CI from the paired t distribution."),
+    ])
+
+
+def _groups(rows, dim):
+    if not dim:
+        return {"All matching cohorts": rows}
+    out = {}
+    for r in rows:
+        out.setdefault(r[dim], []).append(r)
+    return out
+
+
+def _band(fig, xs, low, high, colour, row, name):
+    fig.add_trace(go.Scatter(
+        x=xs + xs[::-1], y=high + low[::-1], fill="toself", fillcolor=colour, opacity=0.18,
+        line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=name,
+    ), row=row, col=1)
+
+
+def build_quarter(app_ctx, state) -> Chart:
+    wf, wt = common.check_waves(app_ctx, state)
+    scale = common.scale_info(app_ctx, state)
+    dims = common.by_dims(state)
+    m = app_ctx.min_cell
+    rows = group_change(app_ctx.db, scale_id=scale["scale_id"], wave_from=wf, wave_to=wt,
+                        by=("cohort_quarter", *dims), filters=common.filters(state))
+    title = f"{scale['name']}: change by cohort start quarter, {label('wave', wf)} → " \
+            f"{label('wave', wt)}"
+    dim = dims[0] if dims else None
+    records = [{"group": label(dim, r[dim]) if dim else "All matching cohorts",
+                "x": r["cohort_quarter"], **{k: r.get(k) for k, _ in COLUMNS[2:]}}
+               for r in rows]
+    filename = common.slug("trends-by-quarter", scale["scale_id"], wf, wt, dim) + ".csv"
+    shown = [r for r in rows if not r["suppressed"]]
+    if not rows:
+        return Chart(title=title, empty="No cohorts match these filters.", columns=COLUMNS,
+                     filename=filename)
+    if not shown:
+        return Chart(title=title, empty=common.too_few("matched pairs in every quarter", m),
+                     records=records, columns=COLUMNS, filename=filename)
+    quarters = sorted({r["cohort_quarter"] for r in rows})
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=("Effect size g", f"Mean change ({common.units(scale)})"))
+    for key, group in _groups(rows, dim).items():
+        colour = colour_for(dim, key) if dim else OKABE_ITO["blue"]
+        name = label(dim, key) if dim else key
+        by_q = {r["cohort_quarter"]: r for r in group}
+        for row_i, (val, lo, hi) in enumerate((("g", "g_ci_low", "g_ci_high"),
+                                               ("mean_change", "ci_low", "ci_high")), start=1):
+            pts = [by_q.get(q) for q in quarters]
+            ys = [p[val] if p and not p["suppressed"] else None for p in pts]
+            ok = [(q, p) for q, p in zip(quarters, pts, strict=True)
+                  if p and not p["suppressed"] and p[lo] is not None]
+            runs: list[list] = []  # bands only across consecutive quarters, never gaps
+            for q, p in ok:
+                if runs and quarters.index(q) == quarters.index(runs[-1][-1][0]) + 1:
+                    runs[-1].append((q, p))
+                else:
+                    runs.append([(q, p)])
+            for run in runs:
+                if len(run) > 1:
+                    _band(fig, [q for q, _ in run], [p[lo] for _, p in run],
+                          [p[hi] for _, p in run], colour, row_i, name)
+            fig.add_trace(go.Scatter(
+                x=quarters, y=ys, mode="lines+markers", name=name, legendgroup=name,
+                showlegend=row_i == 1, line={"color": colour, "width": 2},
+                marker={"size": 6}, connectgaps=False,
+                customdata=[[p["n_pairs"] if p and not p["suppressed"] else None,
+                             p[lo] if p and not p["suppressed"] else None,
+                             p[hi] if p and not p["suppressed"] else None] for p in pts],
+                hovertemplate=name + " %{x}: %{y:.2f} (95% CI %{customdata[1]:.2f} to "
+                              "%{customdata[2]:.2f}), n = %{customdata[0]:,}<extra></extra>",
+            ), row=row_i, col=1)
+    for r in (1, 2):
+        fig.add_hline(y=0, line_color="#777", line_width=1, row=r, col=1)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=quarters)
+    fig.update_xaxes(title="Quarter the cohort started", row=2, col=1)
+    figure_layout(fig, height=560)
+    n_sup = sum(1 for r in rows if r["suppressed"])
+    n = sum(r["n_pairs"] for r in shown)
+    notes = [f"{n_sup} quarter × group point(s) suppressed: fewer than {m} matched pairs."] \
+        if n_sup else []
+    return Chart(title=title, subtitle=f"n = {n:,} matched pairs across {len(quarters)} quarters",
+                 figure=fig, records=records, columns=COLUMNS, notes=notes, filename=filename)
+
+
+def build_sustained(app_ctx, state) -> Chart:
+    scale = common.scale_info(app_ctx, state)
+    dims = common.by_dims(state)
+    dim = dims[0] if dims else None
+    m = app_ctx.min_cell
+    waves = [w for w in app_ctx.options()["waves"] if w != "pre"]
+    months = {"post": 0, "followup_3m": 3, "followup_6m": 6, "followup_12m": 12}
+    title = f"{scale['name']}: change from before training at each later wave " \
+            f"({common.units(scale)})"
+    filename = common.slug("trends-sustained", scale["scale_id"], dim) + ".csv"
+    if scale.get("sd_pre") is None:
+        return Chart(title=title, empty="This scale is not measured before training, so there "
+                     "is no change from before training to show.", columns=COLUMNS,
+                     filename=filename)
+    rows = group_change(app_ctx.db, scale_id=scale["scale_id"], wave_from="pre",
+                        wave_to=tuple(waves), by=("wave_to", *dims),
+                        filters=common.filters(state))
+    records = [{"group": label(dim, r[dim]) if dim else "All matching cohorts",
+                "x": label("wave", r["wave_to"]), **{k: r.get(k) for k, _ in COLUMNS[2:]}}
+               for r in rows]
+    shown = [r for r in rows if not r["suppressed"]]
+    if not shown:
+        return Chart(title=title, empty=common.too_few("matched pairs", m) if rows else
+                     "No cohorts match these filters.", records=records, columns=COLUMNS,
+                     filename=filename)
+    fig = go.Figure()
+    for key, group in _groups(rows, dim).items():
+        colour = colour_for(dim, key) if dim else OKABE_ITO["blue"]
+        name = label(dim, key) if dim else key
+        pts = [r for r in group if not r["suppressed"]]
+        pts.sort(key=lambda r: months.get(r["wave_to"], 99))
+        fig.add_trace(go.Scatter(
+            x=[months.get(r["wave_to"]) for r in pts], y=[r["mean_change"] for r in pts],
+            mode="lines+markers", name=name, line={"color": colour, "width": 2},
+            marker={"size": 9},
+            error_y={"type": "data", "symmetric": False,
+                     "array": [r["ci_high"] - r["mean_change"] for r in pts],
+                     "arrayminus": [r["mean_change"] - r["ci_low"] for r in pts],
+                     "thickness": 1.5},
+            customdata=[[label("wave", r["wave_to"]), r["n_pairs"], r["g"]] for r in pts],
+            hovertemplate=name + "<br>%{customdata[0]}: change %{y:+.2f}, g = "
+                          "%{customdata[2]:.2f}, n = %{customdata[1]:,}<extra></extra>",
+        ))
+    fig.add_hline(y=0, line_color="#777", line_width=1)
+    fig.update_xaxes(title="Months after the end of training", tickvals=[0, 3, 6, 12],
+                     ticktext=["end", "3", "6", "12"])
+    fig.update_yaxes(title="Mean change (improvement +)")
+    figure_layout(fig, height=420)
+    hidden = [r for r in rows if r["suppressed"]]
+    notes = [f"{len(hidden)} point(s) suppressed: fewer than {m} matched pairs."] if hidden else []
+    n_by_wave = {}
+    for r in shown:
+        n_by_wave[r["wave_to"]] = n_by_wave.get(r["wave_to"], 0) + r["n_pairs"]
+    sub = "n = " + ", ".join(f"{n:,} at {label('wave', w).lower()}" for w, n in
+                             sorted(n_by_wave.items(), key=lambda t: months.get(t[0], 99)))
+    return Chart(title=title, subtitle=sub, figure=fig, records=records, columns=COLUMNS,
+                 notes=notes, filename=filename)
+
+
+BUILDERS = {"trends-quarter": build_quarter, "trends-sustained": build_sustained}
+
+
+def register(app, app_ctx) -> None:
+    from dashboard.pages import register_builders
+
+    register_builders(app, app_ctx, BUILDERS)

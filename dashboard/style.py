@@ -1,0 +1,121 @@
+"""Colours, labels and number formatting shared by every page (Okabe-Ito palette)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import plotly.graph_objects as go
+
+from schemas.contract import AUDIENCES, DELIVERIES, FORMATS
+
+# Okabe & Ito 2008, "Color Universal Design": distinguishable with every common colour-vision
+# deficiency. Black is kept for reference marks (pooled estimates).
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+    "black": "#000000",
+}
+GREY = "#8C8C8C"
+LIGHT_GREY = "#E6E6E6"
+SUPPRESSED_COLOUR = "#BDBDBD"
+
+_CYCLE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "vermillion", "reddish_purple",
+                                  "sky_blue", "yellow")]
+AUDIENCE_COLOURS = {a: _CYCLE[i % len(_CYCLE)] for i, a in enumerate(AUDIENCES)}
+FORMAT_COLOURS = {
+    "workshop": OKABE_ITO["sky_blue"],
+    "short_course": OKABE_ITO["bluish_green"],
+    "certificate": OKABE_ITO["orange"],
+    "degree": OKABE_ITO["reddish_purple"],
+}
+# Reliable change: improved / no reliable change / deteriorated.
+CHANGE_COLOURS = {
+    "improved": OKABE_ITO["blue"],
+    "unchanged": LIGHT_GREY,
+    "deteriorated": OKABE_ITO["vermillion"],
+}
+# Evidence tiers 0-5: light to dark blue (ordered, colour-blind safe, prints in greyscale).
+TIER_COLOURS = ["#d9d9d9", "#c6dbef", "#9ecae1", "#6baed6", "#2171b5", "#08306b"]
+WAVE_LABELS = {
+    "pre": "Before training",
+    "post": "End of training",
+    "followup_3m": "3 months after",
+    "followup_6m": "6 months after",
+    "followup_12m": "12 months after",
+}
+SHORT_WAVE = {"pre": "pre", "post": "post", "followup_3m": "3 m", "followup_6m": "6 m",
+              "followup_12m": "12 m"}
+DIMENSION_LABELS = {"audience": "Audience", "format": "Format", "delivery": "Delivery",
+                    "sponsor": "Sponsor", "program": "Programme", "supervision": "Supervision",
+                    "cohort_quarter": "Cohort start quarter", "wave_to": "Wave"}
+SUPPRESSED_TEXT = "fewer than {m}"
+
+
+def colour_for(dimension: str, value: Any) -> str:
+    if dimension == "audience":
+        return AUDIENCE_COLOURS.get(value, GREY)
+    if dimension == "format":
+        return FORMAT_COLOURS.get(value, GREY)
+    return OKABE_ITO["blue"]
+
+
+def label(dimension: str, value: Any) -> str:
+    """Human label of a code (audience, format, delivery, wave)."""
+    table = {"audience": AUDIENCES, "format": FORMATS, "delivery": DELIVERIES,
+             "wave": WAVE_LABELS, "wave_to": WAVE_LABELS}.get(dimension, {})
+    if value is None:
+        return "(not recorded)"
+    if isinstance(value, bool):
+        return "With supervision" if value else "Without supervision"
+    return table.get(value, str(value))
+
+
+def fmt(value: Any, digits: int = 2) -> str:
+    """A number for display; '–' for missing."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.{digits}f}"
+
+
+def fmt_p(p: float | None) -> str:
+    if p is None or not math.isfinite(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt_pct(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:.{digits}f}%"
+
+
+def fmt_ci(low: float | None, high: float | None, digits: int = 2) -> str:
+    return f"{fmt(low, digits)} to {fmt(high, digits)}"
+
+
+def fmt_n(n: int | None, min_cell: int) -> str:
+    return f"fewer than {min_cell}" if n is None else f"{n:,}"
+
+
+def figure_layout(fig: go.Figure, *, height: int = 420, legend: bool = True) -> go.Figure:
+    """The house style: readable fonts, Okabe-Ito colourway, room for labels, no clutter."""
+    fig.update_layout(
+        template="plotly_white",
+        colorway=_CYCLE,
+        height=height,
+        margin={"l": 10, "r": 20, "t": 30, "b": 40},
+        font={"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 13,
+              "color": "#222"},
+        showlegend=legend,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+        hoverlabel={"font_size": 13},
+    )
+    fig.update_xaxes(automargin=True, gridcolor="#eee", zerolinecolor="#999")
+    fig.update_yaxes(automargin=True, gridcolor="#eee", zerolinecolor="#999")
+    return fig

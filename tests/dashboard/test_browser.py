@@ -1,0 +1,148 @@
+"""Real-browser tests: headless Chromium (Playwright) against the app on the demo database."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+PAGES = {
+    "/": "Impact overview",
+    "/explorer": "Outcomes explorer",
+    "/trends": "Trends",
+    "/attrition": "Follow-up and attrition",
+    "/evidence": "Evidence",
+    "/quality": "Data quality",
+    "/methods": "Data and methods",
+}
+
+
+@pytest.fixture
+def watched(page):
+    """The page, with a list collecting console errors, page errors and failed callbacks."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error"
+            else None)
+    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    page.on("response", lambda r: problems.append(f"HTTP {r.status} {r.url}")
+            if r.status >= 500 else None)
+    page.set_default_timeout(20_000)
+    return page, problems
+
+
+def _settle(page):
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading]')")
+
+
+def test_every_page_renders_with_nav_and_no_errors(live_app, watched):
+    page, problems = watched
+    for path, title in PAGES.items():
+        page.goto(live_app.url + path)
+        page.get_by_role("heading", level=1, name=title).wait_for()
+        _settle(page)
+        for target, name in PAGES.items():  # every page reachable from every page
+            link = page.get_by_role("link", name=name, exact=True).first
+            assert link.get_attribute("href").split("?")[0] == target
+        if path != "/methods":
+            assert page.locator(".chart-title").count() >= 2
+            page.locator(".chart-subtitle").filter(has_text=re.compile(r"\d")).first.wait_for()
+            assert page.locator(".js-plotly-plot, .chart-body .empty-state, .stat-grid, "
+                                ".tier-list, .table-scroll").count() >= 1
+        else:
+            assert page.locator("#data-dictionary details").count() >= 5
+        assert problems == [], path
+
+
+def test_filter_change_updates_url_charts_and_restores_on_reload(live_app, watched):
+    page, problems = watched
+    page.goto(live_app.url + "/explorer")
+    subtitle = page.locator("#card-explorer-dumbbell .chart-subtitle")
+    subtitle.filter(has_text="matched pairs").wait_for()
+    before = subtitle.inner_text()
+    page.locator("#f-supervision").get_by_label("With", exact=True).check()
+    page.wait_for_url(re.compile(r"supervision=yes"))
+    page.wait_for_function(
+        "(old) => { const e = document.querySelector('#card-explorer-dumbbell "
+        ".chart-subtitle'); return e && e.innerText && e.innerText !== old; }", arg=before)
+    after = subtitle.inner_text()
+    assert after != before
+    assert "supervision: yes" in page.locator("#active-filters").inner_text()
+    url = page.url
+    page.reload()
+    _settle(page)
+    subtitle.filter(has_text="matched pairs").wait_for()
+    assert page.url == url
+    assert page.locator("#f-supervision").get_by_label("With", exact=True).is_checked()
+    assert subtitle.inner_text() == after
+    # navigation keeps the state
+    page.get_by_role("link", name="Trends", exact=True).first.click()
+    page.wait_for_url(re.compile(r"/trends\?.*supervision=yes"))
+    assert problems == []
+
+
+def test_suppressed_cell_is_marked(live_app, watched):
+    page, problems = watched
+    page.goto(live_app.url + "/explorer?scale=CONF")
+    card = page.locator("#card-explorer-heatmap")
+    card.locator(".chart-notes").filter(has_text="suppressed").wait_for()
+    assert "fewer than 11" in card.locator(".chart-notes").inner_text()
+    card.locator("svg text", has_text="suppressed").first.wait_for()
+    # the table shows the cell as suppressed, without numbers
+    card.get_by_role("button", name="Show as table").click()
+    table = card.locator(".chart-table table")
+    table.wait_for()
+    suppressed_rows = table.locator("tr", has=page.locator("td", has_text=re.compile("^yes$")))
+    assert suppressed_rows.count() >= 1
+    cells = suppressed_rows.first.locator("td").all_inner_texts()
+    assert cells[2] == "–"  # n_pairs hidden
+    assert problems == []
+
+
+def test_table_toggle_and_csv_download(live_app, watched):
+    page, problems = watched
+    page.goto(live_app.url + "/explorer?audience=educator")
+    card = page.locator("#card-explorer-reliable")
+    card.locator(".chart-subtitle").filter(has_text="matched pairs").wait_for()
+    card.get_by_role("button", name="Show as table").click()
+    table = card.locator(".chart-table table")
+    table.wait_for()
+    assert card.get_by_role("button", name="Show as chart").get_attribute(
+        "aria-pressed") == "true"
+    assert card.locator(".chart-body").is_hidden()
+    n_rows = table.locator("tbody tr").count()
+    headers = table.locator("th").all_inner_texts()
+    with page.expect_download() as info:
+        card.get_by_role("button", name="Download CSV").click()
+    download = info.value
+    text = open(download.path(), encoding="utf-8").read().strip().splitlines()
+    assert text[0].split(",")[:2] == headers[:2]
+    assert len(text) - 1 == n_rows
+    assert download.suggested_filename.endswith(".csv")
+    card.get_by_role("button", name="Show as chart").click()
+    card.locator(".chart-body").wait_for(state="visible")
+    assert problems == []
+
+
+def test_empty_state_explains_itself(live_app, watched):
+    page, problems = watched
+    page.goto(live_app.url + "/explorer?program=P01&format=degree")
+    page.get_by_text("No cohorts match these filters").first.wait_for()
+    page.goto(live_app.url + "/?sponsor=SP01&program=P01&audience=other&supervision=no")
+    page.locator("#card-overview-effects .chart-body .empty-state").wait_for()
+    assert problems == []
+
+
+def test_back_button_restores_previous_filters(live_app, watched):
+    page, problems = watched
+    page.goto(live_app.url + "/trends?by=format")
+    _settle(page)
+    page.locator("#f-by").get_by_label("Audience", exact=True).check()
+    page.wait_for_url(re.compile(r"by=audience"))
+    page.go_back()
+    page.wait_for_url(re.compile(r"by=format"))
+    page.wait_for_function(
+        "() => document.querySelector('#f-by input[value=format]').checked")
+    assert problems == []
