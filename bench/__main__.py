@@ -12,10 +12,10 @@ from rich.table import Table
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Attune benchmarks")
-    parser.add_argument("--only", choices=["ingest", "summarize", "dashboard"], action="append")
+    parser.add_argument("--only", choices=["ingest", "summarize", "dashboard", "load"], action="append")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     arguments = parser.parse_args()
-    chosen = arguments.only or ["ingest", "summarize", "dashboard"]
+    chosen = arguments.only or ["ingest", "summarize", "dashboard", "load"]
     results: dict[str, dict] = {}
     console = Console(stderr=True)
     if "ingest" in chosen:
@@ -34,6 +34,11 @@ def main() -> int:
 
         console.print("dashboard: filter-change callbacks on the 1M-row database ...")
         results["dashboard"] = dashboard_bench.run(bench_database())
+    if "load" in chosen:
+        from bench import load_bench
+
+        console.print("load: 50 users changing filters for 60 s against attune serve ...")
+        results["load"] = load_bench.run()
     if arguments.json:
         print(json.dumps(results, indent=2, default=str))
         return 0
