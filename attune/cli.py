@@ -315,9 +315,14 @@ def _ensure_demo_database(database: Path) -> None:
     )
 
 
-def _serve(database: Path, host: str, port: int, login_required: bool) -> None:
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _serve(database: Path, host: str, port: int, login_required: bool,
+           auth_db: Path | None = None) -> None:
     from waitress import serve as waitress_serve
 
+    from attune.auth import AuthStore
     from dashboard.app import create_app
 
     if not database.exists():
@@ -325,7 +330,25 @@ def _serve(database: Path, host: str, port: int, login_required: bool) -> None:
             f"[red]error:[/] no database at {database}; run `attune ingest` or `attune demo` first"
         )
         raise typer.Exit(EXIT_USAGE)
-    dash_app = create_app(database)
+    store = None
+    if login_required:
+        store = AuthStore(auth_db)
+        if not store.users():
+            console.print(
+                f"[red]error:[/] no accounts in {store.path}: create one first with "
+                "`attune users add NAME --role admin` (roles: admin, evaluator, sponsor "
+                "--sponsor ID, researcher)"
+            )
+            raise typer.Exit(EXIT_USAGE)
+    dash_app = create_app(database, auth_store=store, login_required=login_required)
+    if login_required:
+        console.print(f"Login required (accounts: {store.path}).")
+    else:
+        console.print(
+            "[yellow]Login is OFF:[/] this local demo acts as one evaluator and listens on "
+            f"{host} only. Anyone who can reach it sees all programmes; use `attune serve` "
+            "(login required) to share the dashboard."
+        )
     console.print(
         f"Serving the Attune dashboard on http://{host}:{port} (database {database}). "
         "Ctrl+C stops it."
@@ -338,17 +361,45 @@ PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
 
 
 @app.command()
-def serve(db: DbOption = None, host: HostOption = "127.0.0.1", port: PortOption = 8050) -> None:
-    """Serve the dashboard with a production WSGI server (waitress)."""
-    _serve(_db(db), host, port, login_required=True)
+def serve(
+    db: DbOption = None,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8050,
+    auth_db: Annotated[
+        Path | None,
+        typer.Option("--auth-db", help="Accounts file. Default: $ATTUNE_AUTH_DB, else "
+                     "data/attune-auth.sqlite.", show_default=False),
+    ] = None,
+) -> None:
+    """Serve the dashboard with a production WSGI server (waitress); login required."""
+    _serve(_db(db), host, port, login_required=True, auth_db=auth_db)
 
 
 @app.command()
-def demo(db: DbOption = None, host: HostOption = "127.0.0.1", port: PortOption = 8050) -> None:
-    """Build the demo database from data/demo/ if it is absent, then serve the dashboard."""
+def demo(
+    db: DbOption = None,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8050,
+    login: Annotated[
+        bool, typer.Option("--login", help="Require login even on 127.0.0.1.")
+    ] = False,
+    auth_db: Annotated[
+        Path | None,
+        typer.Option("--auth-db", help="Accounts file (with --login or a non-local host).",
+                     show_default=False),
+    ] = None,
+) -> None:
+    """Build the demo database from data/demo/ if it is absent, then serve the dashboard.
+
+    Without login only on 127.0.0.1 / localhost / ::1; on any other address (or with
+    --login) accounts are required, as for `attune serve`."""
     database = _db(db)
     _ensure_demo_database(database)
-    _serve(database, host, port, login_required=False)
+    local = host in LOCAL_HOSTS
+    if not local and not login:
+        console.print(f"Host {host} is not local: login is required (accounts from "
+                      "`attune users add`).")
+    _serve(database, host, port, login_required=login or not local, auth_db=auth_db)
 
 
 def _require_database(db: Path | None) -> Path:

@@ -12,7 +12,9 @@ from rich.table import Table
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Attune benchmarks")
-    parser.add_argument("--only", choices=["ingest", "summarize", "dashboard", "load"], action="append")
+    parser.add_argument(
+        "--only", choices=["ingest", "summarize", "dashboard", "load"], action="append"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     arguments = parser.parse_args()
     chosen = arguments.only or ["ingest", "summarize", "dashboard", "load"]

@@ -85,7 +85,7 @@ def run(db_path: Path | str, states: int = 50, seed: int = 11) -> dict[str, Any]
 
     db_path = Path(db_path)
     started = time.perf_counter()
-    app = create_app(db_path)
+    app = create_app(db_path, login_required=False)
     app_ctx = app.attune
     snap = app_ctx.db.snapshot()
     client = app.server.test_client()

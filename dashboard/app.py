@@ -1,9 +1,11 @@
 """Attune's dashboard: a Dash app with an explicit page router (so it can be created twice in
 one process) whose whole state lives in the URL query string.
 
-``create_app(db_path, min_cell_size=None, role=None)``: ``role`` is "evaluator" (sees the
-quarantined rows themselves) or "sponsor" (counts only); default ``$ATTUNE_ROLE`` or
-"evaluator".
+``create_app(db_path, min_cell_size=None, *, auth_store=None, login_required=True,
+local_role="evaluator")``: with ``login_required`` every request needs a signed-in account of
+``auth_store`` (default: the accounts file of ``attune users``); without it (``attune demo`` on
+127.0.0.1 only) the whole app acts as one local user with ``local_role``. Roles and the sponsor
+scope are enforced on the server: see ``dashboard.access``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from attune.auth import AuthStore, User
+from dashboard import access
 from dashboard import state as url_state
 from dashboard.components import register_generic_callbacks
 from dashboard.pages import PAGES
@@ -33,25 +37,57 @@ FILTER_IDS = ("audience", "format", "delivery", "sponsor", "program", "dates", "
 @dataclass
 class AppContext:
     db: Database
-    role: str
+    local_user: User
+    login_required: bool = True
+    auth_store: AuthStore | None = None  # accounts and audit log (console queries audit here)
+
+    @property
+    def role(self) -> str:
+        """The role of the request's user (the local user's outside a request)."""
+        return (access.current_user() or self.local_user).role
 
     @property
     def min_cell(self) -> int:
         return self.db.min_cell_size
 
-    def options(self) -> dict[str, Any]:
+    def raw_options(self) -> dict[str, Any]:
+        """Every filter choice in the database: for scoping code only, never sent as is."""
         return filter_options(self.db)
+
+    def options(self) -> dict[str, Any]:
+        """The filter choices the request's user may see (sponsor: only their own)."""
+        return access.scope_options(filter_options(self.db))
+
+
+def visible_pages() -> list:
+    return [p for p in PAGES if access.page_allowed(p)]
 
 
 def _nav(active: str, search: str = "") -> html.Nav:
+    shown = visible_pages()
+    # Pages the role may not see get no link, only an empty hidden target for update_links.
+    hidden = [dcc.Link("", href="", id=f"nav-{page.KEY}", style={"display": "none"})
+              for page in PAGES if page not in shown]
     return html.Nav(
         className="site-nav", **{"aria-label": "Pages"},
-        children=html.Ul([
+        children=[html.Ul([
             html.Li(dcc.Link(page.NAME, href=page.PATH + search, id=f"nav-{page.KEY}",
                              className="nav-link" + (" active" if page.PATH == active else "")))
-            for page in PAGES
-        ]),
+            for page in shown
+        ]), *hidden],
     )
+
+
+def _who(app_ctx: AppContext) -> html.Div:
+    user = access.current_user() or app_ctx.local_user
+    scope = f", sponsor {user.sponsor_id}" if user.sponsor_id else ""
+    if not app_ctx.login_required:
+        return html.Div(className="who", children=[
+            f"Local demo without login ({user.role}{scope})"])
+    return html.Div(className="who", children=[
+        html.Span(f"{user.name} ({user.role}{scope})", id="who-name"), " · ",
+        html.A("Sign out", href="/logout", id="logout"),
+    ])
 
 
 def _dropdown(id_: str, label_text: str, options: list[dict], multi: bool = True,
@@ -135,6 +171,7 @@ def _shell(app_ctx: AppContext) -> html.Div:
                 html.Span("Outcomes and evidence for attachment-based training",
                           className="brand-tag"),
             ]),
+            _who(app_ctx),
             html.Div(id="nav-holder", children=_nav("/")),
         ]),
         html.Div(className="layout", children=[
@@ -156,14 +193,32 @@ def _shell(app_ctx: AppContext) -> html.Div:
 
 
 def create_app(
-    db_path: Path, min_cell_size: int | None = None, role: str | None = None
+    db_path: Path,
+    min_cell_size: int | None = None,
+    *,
+    auth_store: AuthStore | None = None,
+    login_required: bool = True,
+    local_role: str | None = None,
+    local_sponsor: str | None = None,
 ) -> dash.Dash:
-    """The dashboard for the DuckDB file at ``db_path`` (opened read-only)."""
-    role = (role or os.environ.get("ATTUNE_ROLE") or "evaluator").lower()
-    if role not in ("evaluator", "sponsor"):
-        raise ValueError("role must be 'evaluator' or 'sponsor'")
+    """The dashboard for the DuckDB file at ``db_path`` (opened read-only).
+
+    ``login_required=False`` makes every visitor the local user ``local_role`` (default
+    ``$ATTUNE_ROLE`` or "evaluator"; a "sponsor" local user needs ``local_sponsor``): only for
+    a demo bound to 127.0.0.1.
+    """
+    role = (local_role or os.environ.get("ATTUNE_ROLE") or "evaluator").lower()
+    if role not in access.ALL_ROLES:
+        raise ValueError(f"local_role must be one of {', '.join(access.ALL_ROLES)}")
+    if role == "sponsor" and not local_sponsor:
+        raise ValueError("a sponsor local user needs local_sponsor")
+    if login_required and auth_store is None:
+        auth_store = AuthStore()
     database = Database(Path(db_path), min_cell_size=min_cell_size)
-    app_ctx = AppContext(db=database, role=role)
+    local_user = User("local", role, local_sponsor if role == "sponsor" else None)
+    app_ctx = AppContext(
+        db=database, local_user=local_user, login_required=login_required, auth_store=auth_store
+    )
     app = dash.Dash(
         __name__,
         title="Attune",
@@ -173,7 +228,10 @@ def create_app(
         update_title=None,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
-    app.layout = lambda: _shell(app_ctx)
+    access.install(app.server, auth_store=auth_store, login_required=login_required,
+                   local_user=local_user)
+    # Dash builds the layout once on its first request, which may be /login (no user yet).
+    app.layout = lambda: _shell(app_ctx) if access.has_user() else html.Div(id="no-user")
     app.attune = app_ctx  # type: ignore[attr-defined]
     register_generic_callbacks(app)
     _register_shell_callbacks(app, app_ctx)
@@ -234,6 +292,11 @@ def _register_shell_callbacks(app: dash.Dash, app_ctx: AppContext) -> None:
                   Input("url", "pathname"), State("url", "search"))
     def route(pathname, search):
         page = next((p for p in PAGES if p.PATH == (pathname or "/")), None)
+        if page is not None and not access.page_allowed(page):
+            return (html.Div(className="empty-state", role="alert", children=[
+                html.H1("Not available"),
+                html.P("This page is not available to your role. Use the navigation above."),
+            ]), _nav(pathname or "/", search or ""))
         if page is None:
             return (html.Div(className="empty-state", role="alert", children=[
                 html.H1("Page not found"),
@@ -251,7 +314,7 @@ def _register_shell_callbacks(app: dash.Dash, app_ctx: AppContext) -> None:
             raise PreventUpdate
         options = app_ctx.options()
         search = url_state.encode(st, options)
-        filters = url_state.to_filters(st)
+        filters = access.filters_for(st, app_ctx.raw_options())
         scale = next((s for s in options["scales"] if s["scale_id"] == st.get("scale")), None)
         summary = [
             html.Strong("Showing: "),
@@ -260,4 +323,4 @@ def _register_shell_callbacks(app: dash.Dash, app_ctx: AppContext) -> None:
             html.Span(f"Groups with fewer than {app_ctx.min_cell} people are suppressed.",
                       className="suppression-note"),
         ]
-        return [*[p.PATH + search for p in PAGES], summary]
+        return [*[p.PATH + search if access.page_allowed(p) else "" for p in PAGES], summary]

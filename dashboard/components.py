@@ -1,9 +1,17 @@
 """Building blocks every page uses: the chart card (title with units, n, methods note, chart,
-"show as table" toggle, CSV download) and the empty states."""
+"show as table" toggle, CSV download) and the empty states.
+
+Safe output: ``to_csv`` is the one CSV writer of every download (chart cards and the ZIP); it
+neutralises spreadsheet formulas. Strings from input files reach the page only as text: Dash
+components render children as text, AG Grid cells use no HTML or Markdown renderer, and
+``render`` escapes every string of a Plotly figure's data (Plotly draws a subset of HTML in
+labels, legends and hovers).
+"""
 
 from __future__ import annotations
 
 import csv
+import html as html_lib
 import io
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,11 +95,49 @@ def empty_state(message: str, detail: str | None = None) -> html.Div:
     )
 
 
+# Trace attributes that may carry strings from input files (labels, codes, citations).
+FIGURE_DATA_KEYS = ("x", "y", "z", "text", "hovertext", "customdata", "name", "labels",
+                    "ids", "legendgroup")
+AXIS_TEXT_KEYS = ("categoryarray", "ticktext")
+
+
+def _escape_deep(value: Any) -> Any:
+    if isinstance(value, str):
+        return html_lib.escape(value, quote=False)
+    if isinstance(value, (list, tuple)):
+        return [_escape_deep(v) for v in value]
+    if hasattr(value, "tolist") and getattr(value, "dtype", None) is not None:
+        return _escape_deep(value.tolist()) if value.dtype.kind in "OUS" else value
+    return value
+
+
+def safe_figure(figure: go.Figure) -> dict[str, Any]:
+    """The figure as a dict with every data string HTML-escaped, so Plotly shows
+    ``<img src=x onerror=alert(1)>`` or ``<b>x</b>`` literally instead of as markup. Templates
+    (hovertemplate) are ours and keep their ``<br>``; data reaches them only through
+    %{...} placeholders, which are filled with the escaped values."""
+    fig = figure.to_plotly_json()
+    for trace in fig.get("data", []):
+        for key in FIGURE_DATA_KEYS:
+            if key in trace:
+                trace[key] = _escape_deep(trace[key])
+    layout = fig.get("layout", {})
+    for key, axis in layout.items():
+        if key.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
+            for k in AXIS_TEXT_KEYS:
+                if k in axis:
+                    axis[k] = _escape_deep(axis[k])
+    for annotation in layout.get("annotations", []) or []:
+        if isinstance(annotation, dict) and isinstance(annotation.get("text"), str):
+            annotation["text"] = html_lib.escape(annotation["text"], quote=False)
+    return fig
+
+
 def render(name: str, chart: Chart) -> tuple:
     """Values for ``chart_outputs(name)``."""
     if chart.figure is not None and chart.empty is None:
         body: Any = dcc.Graph(
-            figure=chart.figure,
+            figure=safe_figure(chart.figure),
             config={"displaylogo": False, "responsive": True,
                     "modeBarButtonsToRemove": ["select2d", "lasso2d"],
                     "toImageButtonOptions": {"filename": chart.filename.removesuffix(".csv")}},
@@ -128,6 +174,7 @@ def data_table(columns: list[tuple[str, str]], records: list[dict[str, Any]],
             rowData=[{k: _cell(r.get(k)) for k, _ in columns} for r in records],
             columnSize="autoSize", style={"height": "420px", "width": "100%"},
             dashGridOptions={"ensureDomOrder": True, "enableCellTextSelection": True},
+            dangerously_allow_code=False,  # cells are text: no HTML, no Markdown renderer
             className="grid",
         )
     head = html.Thead(html.Tr([html.Th(lbl, scope="col") for _, lbl in columns]))
@@ -138,12 +185,26 @@ def data_table(columns: list[tuple[str, str]], records: list[dict[str, Any]],
     return html.Table(children, className="table", id=table_id or "")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A CSV cell that a spreadsheet will not run: text starting with = + - @ tab or carriage
+    return gets a leading apostrophe (OWASP CSV injection). Numbers are left alone, so a
+    negative number stays a number."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(columns: list[tuple[str, str]], records: list[dict[str, Any]]) -> str:
+    """THE CSV writer of every download (chart cards, the ZIP of all charts). RFC 4180 line
+    ends (CRLF), so a cell holding a carriage return or newline is quoted, never split."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([lbl for _, lbl in columns])
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([neutralise(str(lbl)) for _, lbl in columns])
     for r in records:
-        writer.writerow(["" if r.get(k) is None else r.get(k) for k, _ in columns])
+        writer.writerow([neutralise("" if r.get(k) is None else r.get(k)) for k, _ in columns])
     return buffer.getvalue()
 
 

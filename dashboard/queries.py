@@ -182,18 +182,25 @@ FROM (
     GROUP BY ALL
 ) AS g JOIN memory.cohort_dim AS d USING (cohort_id)
 """
+# Scores per response with the person's integer key: the one join on the long hashed ids.
+SQL_RESPONSE_SCORES = """
+CREATE OR REPLACE TABLE memory.response_scores AS
+SELECT p.pidx, w.position, {score_cols}
+FROM {db}.responses AS r
+JOIN {db}.waves AS w USING (wave)
+JOIN memory.person AS p USING (participant_id, cohort_id)
+"""
+# One part per scale: that scale's score at each wave, for people scored at least once on it.
+SQL_PERSON_SCALE_PART = """
+SELECT {sx} AS sx, pidx, {wave_cols}
+FROM memory.response_scores
+GROUP BY pidx
+HAVING count(x{sx}) > 0
+"""
 SQL_PERSON_SCALE = """
 CREATE OR REPLACE TABLE memory.person_scale AS
 SELECT s.sx, p.cidx, {a_cols}, {s_cols}
-FROM (
-    SELECT p.pidx, m.sx, {score_cols}
-    FROM {db}.scale_scores AS ss
-    JOIN memory.person AS p USING (participant_id, cohort_id)
-    JOIN {db}.waves AS w USING (wave)
-    JOIN memory.scale_meta AS m USING (scale_id)
-    WHERE ss.score IS NOT NULL
-    GROUP BY ALL
-) AS s
+FROM ({parts}) AS s
 JOIN memory.person AS p USING (pidx)
 """
 SQL_PAIR_CUBE_PART = """
@@ -301,6 +308,13 @@ SQL_INGEST_RUNS = f"""
 SELECT run_id, source, kind, status, rows_read, rows_loaded, rows_quarantined, rows_replaced,
        message, started_at, finished_at
 FROM {ATTACH_AS}.ingest_runs ORDER BY started_at DESC, source LIMIT 500
+"""
+SQL_LINKAGE = f"""
+SELECT cohort_id, wave_from, wave_to, sum(candidates)::BIGINT AS candidates,
+       sum(exact_matches)::BIGINT AS exact_matches, sum(fuzzy_matches)::BIGINT AS fuzzy_matches,
+       sum(unmatched)::BIGINT AS unmatched, max(tolerance) AS tolerance
+FROM {ATTACH_AS}.linkage
+GROUP BY ALL ORDER BY cohort_id, wave_from, wave_to
 """
 SQL_QUARANTINE_BY_RULE = f"""
 SELECT rule, count(*) AS n_rows, any_value(reasons) AS example_reason
@@ -574,16 +588,32 @@ def _build(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> None:
         f"max(r.audience) FILTER (WHERE w.position = {p}) AS a{p}" for p in positions
     )
     con.execute(SQL_PERSON.format(audience_cols=audience_cols, db=ATTACH_AS))
+    scale_ids = list(snap.scales)  # the sx order of scale_meta; ids are checked identifiers
     con.execute(
-        SQL_PERSON_SCALE.format(
+        SQL_RESPONSE_SCORES.format(
             db=ATTACH_AS,
-            a_cols=", ".join(f"p.a{p}" for p in positions),
-            s_cols=", ".join(f"s.s{p}" for p in positions),
             score_cols=", ".join(
-                f"max(ss.score) FILTER (WHERE w.position = {p}) AS s{p}" for p in positions
+                f"r.score_{scale_id} AS x{sx}" for sx, scale_id in enumerate(scale_ids)
             ),
         )
     )
+    parts = [
+        SQL_PERSON_SCALE_PART.format(
+            sx=sx,
+            wave_cols=", ".join(
+                f"max(x{sx}) FILTER (WHERE position = {p}) AS s{p}" for p in positions
+            ),
+        )
+        for sx in range(len(scale_ids))
+    ]
+    con.execute(
+        SQL_PERSON_SCALE.format(
+            a_cols=", ".join(f"p.a{p}" for p in positions),
+            s_cols=", ".join(f"s.s{p}" for p in positions),
+            parts=" UNION ALL ".join(parts),
+        )
+    )
+    con.execute("DROP TABLE memory.response_scores")
     pairs = [(i, j) for i in positions for j in positions if j > i]
     if pairs:
         parts = [SQL_PAIR_CUBE_PART.format(i=i, j=j, wf=code[i], wt=code[j]) for i, j in pairs]
@@ -750,11 +780,139 @@ def _change_stats(row: dict[str, Any], info: ScaleInfo) -> dict[str, Any]:
     return out
 
 
-def _suppressed(keys: dict[str, Any]) -> dict[str, Any]:
+def _suppressed(keys: dict[str, Any], small: bool = True) -> dict[str, Any]:
     row = dict(keys)
     row.update({k: None for k in STAT_KEYS})
     row["suppressed"] = True
+    row["suppression"] = SUPPRESSION_PRIMARY if small else SUPPRESSION_COMPLEMENTARY
     return row
+
+
+# --- Complementary suppression --------------------------------------------------------------
+# Primary suppression hides a group below the minimum cell size. That is not enough when the
+# page also shows a total (or the groups can be summed to one): total minus the groups shown
+# is the hidden group. The rule below (documented in docs/security.md, "Small cells") hides
+# further groups until no hidden figure can be recovered by subtraction.
+
+# Groupings whose values do not add up to a published total (the same people at several
+# waves; one scale next to another): they split a result into independent tables (strata).
+NON_ADDITIVE = frozenset({"wave_to", "scale_id"})
+SUPPRESSION_PRIMARY = "small"
+SUPPRESSION_COMPLEMENTARY = "complementary"
+
+
+def complementary_suppression(
+    keys: Sequence[Sequence[Any]],
+    sizes: Sequence[Sequence[int]],
+    dims: Sequence[str],
+    hidden: Iterable[int],
+    floor: int,
+) -> set[int]:
+    """The cells to hide so that no hidden cell can be recovered from the cells shown.
+
+    ``keys[i]`` are cell i's values of ``dims``; ``sizes[i]`` its counts (the first is its n;
+    more, e.g. completers and dropouts, are checked alike); ``hidden`` the primary-suppressed
+    cells. Every *line* (the cells that differ only in one additive dimension, i.e. the
+    siblings that sum to a margin or to the overall figure) is assumed to have its total
+    published. Rule, repeated until stable:
+
+    1. In every line with a hidden cell, at least two cells are hidden, and for every count
+       the hidden cells add up to at least ``floor`` and to more than the number of hidden
+       cells (so neither "total minus shown" nor "each group has at least one person" pins a
+       hidden cell down). Otherwise the smallest shown cell of the line is hidden too
+       (preferring cells that are not alone in another line).
+    2. With two or more additive dimensions (a two-way table with margins), a linear audit:
+       a hidden cell whose value follows from the line totals (its unit vector lies in the
+       span of the line equations restricted to the hidden cells) gets the smallest shown
+       cell of one of its lines hidden as well.
+
+    Means and every other statistic are hidden with their n, and a hidden mean is
+    recoverable only through its cell's sum ``n * mean``, which obeys the same line equations
+    as n; so protecting the counts protects the means.
+    """
+    hidden = set(hidden)
+    cells = list(range(len(keys)))
+    additive = [i for i, d in enumerate(dims) if d not in NON_ADDITIVE]
+    lines: list[list[int]] = []
+    for d in additive:
+        groups: dict[tuple, list[int]] = {}
+        for c in cells:
+            rest = tuple(v for i, v in enumerate(keys[c]) if i != d)
+            groups.setdefault(rest, []).append(c)
+        lines.extend(g for g in groups.values() if len(g) >= 2)
+    if not lines or not hidden:
+        return hidden
+    lines_of: dict[int, list[list[int]]] = {c: [] for c in cells}
+    for line in lines:
+        for c in line:
+            lines_of[c].append(line)
+    n_lines = {c: len(lines_of[c]) for c in cells}
+
+    def candidate(line: list[int]) -> int | None:
+        shown = [c for c in line if c not in hidden]
+        if not shown:
+            return None
+        # Prefer cells that lie in as many lines as the table has additive dimensions (not the
+        # only cell of another line, whose margin would give it away), then the smallest.
+        return min(shown, key=lambda c: (n_lines[c] < len(additive), sizes[c][0], c))
+
+    def line_ok(line: list[int]) -> bool:
+        h = [c for c in line if c in hidden]
+        if not h:
+            return True
+        if len(h) < 2:
+            return False
+        for m in range(len(sizes[h[0]])):
+            total = sum(sizes[c][m] for c in h)
+            if total < floor or total <= len(h):
+                return False
+        return True
+
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            if not line_ok(line):
+                extra = candidate(line)
+                if extra is not None:
+                    hidden.add(extra)
+                    changed = True
+        if changed or len(additive) < 2:
+            continue
+        for c in sorted(_determined(lines, hidden)):
+            options = [x for x in (candidate(line) for line in lines_of[c]) if x is not None]
+            if options:
+                hidden.add(min(options, key=lambda x: (sizes[x][0], x)))
+                changed = True
+                break
+    return hidden
+
+
+def _determined(lines: list[list[int]], hidden: set[int]) -> set[int]:
+    """Hidden cells whose value follows linearly from the line totals and the shown cells."""
+    import numpy as np
+
+    cols = sorted(hidden)
+    index = {c: i for i, c in enumerate(cols)}
+    rows = []
+    for line in lines:
+        row = np.zeros(len(cols))
+        for c in line:
+            if c in index:
+                row[index[c]] = 1.0
+        if row.any():
+            rows.append(row)
+    if not rows:
+        return set()
+    a = np.array(rows)
+    rank = np.linalg.matrix_rank(a)
+    out = set()
+    for c, i in index.items():
+        unit = np.zeros(len(cols))
+        unit[i] = 1.0
+        if np.linalg.matrix_rank(np.vstack([a, unit])) == rank:
+            out.add(c)
+    return out
 
 
 # --- Public queries ------------------------------------------------------------------------
@@ -769,6 +927,7 @@ def group_change(
     by: Sequence[str] = ("audience", "format"),
     filters: Filters | None = None,
     min_cell_size: int | None = None,
+    complementary: bool = True,
 ) -> list[dict[str, Any]]:
     """Paired change per group: one dict per group, suppressed below the minimum cell size.
 
@@ -782,13 +941,17 @@ def group_change(
     improvement is positive. Groups with fewer than ``min_cell_size`` pairs (default: the
     database's, normally 11) have ``suppressed: True`` and every statistic, n_pairs too, None.
     ``wave_to`` may also be a tuple of waves when ``"wave_to"`` is in ``by``.
+
+    With ``complementary`` (the default) further groups are hidden so that no hidden group
+    can be recovered from the groups shown and their total (``complementary_suppression``);
+    ``suppression`` says why a row is hidden: ``"small"`` or ``"complementary"``.
     """
     database = as_database(db)
     filters = filters or Filters()
     floor = _floor(database, min_cell_size)
     waves_to = tuple(wave_to) if isinstance(wave_to, (tuple, list)) else (wave_to,)
     by = tuple(by)
-    key = (scale_id, wave_from, waves_to, by, filters, floor)
+    key = (scale_id, wave_from, waves_to, by, filters, floor, bool(complementary))
 
     def compute(snap: Snapshot) -> list[dict[str, Any]]:
         info = _scale(database, snap, scale_id)
@@ -804,17 +967,25 @@ def group_change(
         )
         rows = [r for r in rows if r["n"]]  # GROUP BY () yields one empty row: no group
         rows.sort(key=lambda r: tuple(_sort_key(r.get(b)) for b in by))
+        small = {i for i, r in enumerate(rows) if r["n"] < floor}
+        hidden = small
+        if complementary:
+            hidden = complementary_suppression(
+                [tuple(r[b] for b in by) for r in rows], [(int(r["n"]),) for r in rows],
+                by, small, floor,
+            )
         out = []
-        for row in rows:
+        for i, row in enumerate(rows):
             keys = {b: row[b] for b in by}
             keys.update(scale_id=scale_id, wave_from=wave_from)
             if "wave_to" not in by:
                 keys["wave_to"] = waves_to[0]
-            if not row["n"] or row["n"] < floor:
-                out.append(_suppressed(keys))
+            if i in hidden:
+                out.append(_suppressed(keys, i in small))
                 continue
             stats = _change_stats(row, info)
-            out.append({**keys, **stats, "p_adj": None, "suppressed": False})
+            out.append({**keys, **stats, "p_adj": None, "suppressed": False,
+                        "suppression": None})
         adjusted = benjamini_hochberg([r["p"] for r in out if not r["suppressed"]])
         shown = [r for r in out if not r["suppressed"]]
         for r, p_adj in zip(shown, adjusted, strict=True):
@@ -833,10 +1004,12 @@ def pair_counts(
     by: Sequence[str] = (),
     filters: Filters | None = None,
     min_cell_size: int | None = None,
+    complementary: bool = True,
 ) -> list[dict[str, Any]]:
     """Matched pairs per group only (no statistics): cheap, for tiers and follow-up lengths.
 
-    Groups below the minimum cell size come back with ``n_pairs: None, suppressed: True``.
+    Groups below the minimum cell size come back with ``n_pairs: None, suppressed: True``;
+    with ``complementary`` further groups too (see ``complementary_suppression``).
     """
     database = as_database(db)
     filters = filters or Filters()
@@ -851,16 +1024,18 @@ def pair_counts(
         sql = SQL_PAIR_GROUPS.format(group_select=select, group_by=group, where=where)
         rows = database.fetch_dicts(sql, [scale_id, wave_from, list(waves_to), *params],
                                     snap=snap)
-        out = []
-        for row in rows:
-            if not row["n"]:
-                continue
-            small = row["n"] < floor
-            out.append({**{b: row[b] for b in by}, "n_pairs": None if small else row["n"],
-                        "suppressed": small})
-        return out
+        rows = [r for r in rows if r["n"]]
+        small = {i for i, r in enumerate(rows) if r["n"] < floor}
+        hidden = small
+        if complementary:
+            hidden = complementary_suppression(
+                [tuple(r[b] for b in by) for r in rows], [(int(r["n"]),) for r in rows],
+                by, small, floor,
+            )
+        return [{**{b: row[b] for b in by}, "n_pairs": None if i in hidden else row["n"],
+                 "suppressed": i in hidden} for i, row in enumerate(rows)]
 
-    key = (scale_id, wave_from, waves_to, by, filters, floor)
+    key = (scale_id, wave_from, waves_to, by, filters, floor, bool(complementary))
     return [dict(r) for r in database.cached("pair_counts", key, compute)]
 
 
@@ -906,6 +1081,8 @@ def filter_options(db: Database | Path | str) -> dict[str, Any]:
         return {
             "programs": programs,
             "sponsors": sponsors,
+            # programme -> sponsors with cohorts in it (for scoping a sponsor's dropdowns)
+            "program_sponsors": {p: sorted({r[4] for r in rows if r[0] == p}) for p in programs},
             "formats": [f for f in FORMATS if f in {r[2] for r in rows}],
             "deliveries": [d for d in DELIVERIES if d in {r[3] for r in rows}],
             "audiences": list(AUDIENCES),
@@ -960,17 +1137,32 @@ def people(
                     g[f"n_pre_eligible_{wave}"] += n
                     if mask & bit:
                         g[f"n_retained_{wave}"] += n
+        order = sorted(groups, key=lambda t: tuple(_sort_key(v) for v in t))
+        gs = [groups[k] for k in order]
+        gone = complementary_suppression(
+            order, [(g["n_people"],) for g in gs], by,
+            {i for i, g in enumerate(gs) if g["n_people"] < floor}, floor)
+        hidden_fields: dict[str, set[int]] = {}
+        for name in gs[0] if gs else ():
+            small = set(gone) | {i for i, g in enumerate(gs) if g[name] < floor}
+            if name.startswith("n_retained_"):
+                # due = retained + dropouts: a small number of dropouts must not be recoverable
+                # as due minus retained.
+                due = "n_pre_eligible_" + name.removeprefix("n_retained_")
+                small |= {i for i, g in enumerate(gs) if 0 < g[due] - g[name] < floor}
+            hidden_fields[name] = complementary_suppression(
+                order, [(g[name],) for g in gs], by, small, floor)
         out = []
-        for k in sorted(groups, key=lambda t: tuple(_sort_key(v) for v in t)):
+        for i, k in enumerate(order):
             g = groups[k]
             row = {b: v for b, v in zip(by, k, strict=True)}
-            if g["n_people"] < floor:
+            if i in gone:
                 row.update({name: None for name in g}, suppressed=True)
                 out.append(row)
                 continue
             row["suppressed"] = False
             for name, value in g.items():
-                small = value < floor
+                small = i in hidden_fields[name]
                 row[name] = None if small else value
                 row[f"suppressed_{name}"] = small
             for wave, _, _ in snap.waves:
@@ -1011,9 +1203,13 @@ def change_distribution(
         if total < floor:
             return {"n_pairs": None, "suppressed": True, "bin_width": HIST_BIN_WIDTH,
                     "threshold": info.threshold, "bins": []}
+        # The bins add up to n_pairs, which is shown: hide complementary bins as well.
+        hidden = complementary_suppression(
+            [(b,) for b, _ in rows], [(n,) for _, n in rows], ("bin",),
+            {i for i, (_, n) in enumerate(rows) if n < floor}, floor)
         bins = [
-            {"bin": round(b, 6), "n": n if n >= floor else None, "suppressed": n < floor}
-            for b, n in rows
+            {"bin": round(b, 6), "n": None if i in hidden else n, "suppressed": i in hidden}
+            for i, (b, n) in enumerate(rows)
         ]
         return {"n_pairs": total, "suppressed": False, "bin_width": HIST_BIN_WIDTH,
                 "threshold": info.threshold, "bins": bins}
@@ -1052,14 +1248,18 @@ def attrition_bias(
         groups: dict[tuple, dict[bool, dict]] = {}
         for row in rows:
             groups.setdefault(tuple(row[b] for b in by), {})[bool(row["completer"])] = row
+        order = sorted(groups, key=lambda t: tuple(_sort_key(v) for v in t))
+        counts = [tuple((groups[k].get(c) or {"n": 0})["n"] for c in (True, False))
+                  for k in order]
+        hidden = complementary_suppression(
+            order, counts, by, {i for i, c in enumerate(counts) if min(c) < floor}, floor)
         out = []
-        for k in sorted(groups, key=lambda t: tuple(_sort_key(v) for v in t)):
+        for i, k in enumerate(order):
             keys = {b: v for b, v in zip(by, k, strict=True)}
             keys.update(scale_id=scale_id, wave_to=wave_to)
             comp, drop = groups[k].get(True), groups[k].get(False)
-            n1 = comp["n"] if comp else 0
-            n2 = drop["n"] if drop else 0
-            if n1 < floor or n2 < floor:
+            n1, n2 = counts[i]
+            if i in hidden:
                 out.append({**keys, "n_completers": None, "n_dropouts": None,
                             "mean_completers": None, "mean_dropouts": None,
                             "attrition_pct": None, "difference": None, "hedges_g": None,
@@ -1107,12 +1307,15 @@ def evidence(db: Database | Path | str) -> list[dict[str, Any]]:
 def pooled_evidence(
     db: Database | Path | str, *, domain: str | None = None, method: str = "REML"
 ) -> dict[str, Any] | None:
-    """Random-effects pooled estimate of the evidence library (optionally one domain)."""
+    """Random-effects pooled estimate of the evidence library (optionally one domain).
+
+    None with fewer than two studies: one study is its own estimate, with no heterogeneity.
+    """
     studies = [
         s for s in evidence(db)
         if s["es"] is not None and (domain is None or s["outcome_domain"] == domain)
     ]
-    if not studies:
+    if len(studies) < 2:
         return None
     result = meta_analysis([s["es"] for s in studies], [s["es_vi"] for s in studies],
                            method=method)
@@ -1193,9 +1396,13 @@ def gap_map(
         domains = {s.scale_id: s.domain for s in snap.scales.values()}
         where, params = _where(filters)
         rows = database.fetch_dicts(SQL_COHORT_CELLS.format(where=where), params, snap=snap)
+        # Per scale, the audiences add up to the scale's matched pairs shown elsewhere.
+        hidden = complementary_suppression(
+            [(r["scale_id"], r["audience"]) for r in rows], [(r["n"],) for r in rows],
+            ("scale_id", "audience"), {i for i, r in enumerate(rows) if r["n"] < floor}, floor)
         out = []
-        for row in rows:
-            if row["n"] < floor:
+        for i, row in enumerate(rows):
+            if i in hidden:
                 continue
             tier = evidence_tier("single_group_pre_post", row["n"], None, None)
             out.append({"audience": row["audience"], "domain": domains.get(row["scale_id"]),
@@ -1234,6 +1441,34 @@ def ingest_runs(db: Database | Path | str) -> list[dict[str, Any]]:
     return database.cached(
         "ingest_runs", (), lambda snap: database.fetch_dicts(SQL_INGEST_RUNS, snap=snap)
     )
+
+
+def linkage_rates(db: Database | Path | str) -> list[dict[str, Any]]:
+    """How well self-generated codes linked waves, per cohort and wave pair.
+
+    Cohorts with fewer candidates than the minimum cell size show no counts or rate.
+    """
+    database = as_database(db)
+
+    def compute(snap: Snapshot) -> list[dict[str, Any]]:
+        try:
+            rows = database.fetch_dicts(SQL_LINKAGE, snap=snap)
+        except duckdb.CatalogException:  # a database from before linking existed
+            return []
+        out = []
+        for row in rows:
+            if row["candidates"] < database.min_cell_size:
+                keys = {k: row[k] for k in ("cohort_id", "wave_from", "wave_to", "tolerance")}
+                out.append({**keys, "candidates": None, "exact_matches": None,
+                            "fuzzy_matches": None, "unmatched": None, "match_rate": None,
+                            "suppressed": True})
+                continue
+            linked = row["exact_matches"] + row["fuzzy_matches"]
+            out.append({**row, "match_rate": 100.0 * linked / row["candidates"],
+                        "suppressed": False})
+        return out
+
+    return [dict(r) for r in database.cached("linkage_rates", (), compute)]
 
 
 def quarantine_by_rule(db: Database | Path | str) -> list[dict[str, Any]]:

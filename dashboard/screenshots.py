@@ -51,7 +51,7 @@ def take(out_dir: Path, db: Path | None = None, width: int = 1100,
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         database = db or _demo_db(Path(tmp))
-        app = create_app(database)
+        app = create_app(database, login_required=False)
         app.attune.db.snapshot()
         server = make_server("127.0.0.1", 0, app.server, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)

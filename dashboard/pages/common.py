@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard import state as url_state
+from dashboard import access
 from dashboard.queries import Filters
 
 
@@ -17,7 +17,9 @@ def scale_info(app_ctx, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def filters(state: dict[str, Any]) -> Filters:
-    return url_state.to_filters(state)
+    """The query filters for the browser's state, in the session user's scope (a sponsor's
+    sponsor filter is forced to their own sponsor id, whatever the state says)."""
+    return access.filters_for(state)
 
 
 def check_waves(app_ctx, state: dict[str, Any]) -> tuple[str, str]:
@@ -44,3 +46,8 @@ def by_dims(state: dict[str, Any]) -> tuple[str, ...]:
 def slug(*parts: Any) -> str:
     text = "-".join(str(p) for p in parts if p not in (None, ""))
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in text).lower()
+
+
+def hidden_reason(min_cell: int) -> str:
+    """Why a group is not shown: it is small, or showing it would reveal a small one."""
+    return f"fewer than {min_cell} matched pairs, or hidden to protect a small group"

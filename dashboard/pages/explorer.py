@@ -87,8 +87,8 @@ def build_dumbbell(app_ctx, state) -> Chart:
     hidden = [r for r in rows if r["suppressed"]]
     notes = []
     if hidden:
-        notes.append(f"{len(hidden)} audience × format group(s) not shown (fewer than {m} "
-                     "matched pairs): " + ", ".join(
+        notes.append(f"{len(hidden)} audience × format group(s) not shown ("
+                     f"{common.hidden_reason(m)}): " + ", ".join(
                          f"{label('audience', r['audience'])} · {label('format', r['format'])}"
                          for r in hidden) + ".")
     if not shown:
@@ -163,7 +163,11 @@ def build_heatmap(app_ctx, state) -> Chart:
                 trow.append("no cohorts")
             elif r["suppressed"]:
                 zrow.append(None)
-                trow.append(f"suppressed<br>(fewer than {m})")
+                trow.append(
+                    "suppressed<br>(protects a small group)"
+                    if r.get("suppression") == "complementary"
+                    else f"suppressed<br>(fewer than {m})"
+                )
             else:
                 zrow.append(r["g"])
                 trow.append(f"g = {fmt(r['g'])}<br>n = {r['n_pairs']:,}")
@@ -202,7 +206,7 @@ def build_heatmap(app_ctx, state) -> Chart:
     figure_layout(fig, height=120 + 70 * len(audiences), legend=False)
     n_sup = sum(1 for r in rows if r["suppressed"])
     n = sum(r["n_pairs"] for r in rows if not r["suppressed"])
-    notes = [f"{n_sup} cell(s) suppressed: fewer than {m} matched pairs."] if n_sup else []
+    notes = [f"{n_sup} cell(s) suppressed: {common.hidden_reason(m)}."] if n_sup else []
     return Chart(title=title,
                  subtitle=f"n = {n:,} matched pairs in the cells shown; positive g = improvement",
                  figure=fig, records=_records(rows), columns=COLUMNS, notes=notes,
@@ -298,7 +302,7 @@ def build_reliable(app_ctx, state) -> Chart:
     fig.update_yaxes(autorange="reversed", type="category")
     figure_layout(fig, height=120 + 45 * len(shown))
     hidden = [r["group"] for r in records if r["suppressed"]]
-    notes = [f"Not shown (fewer than {m} matched pairs): {', '.join(hidden)}."] if hidden else []
+    notes = [f"Not shown ({common.hidden_reason(m)}): {', '.join(hidden)}."] if hidden else []
     return Chart(title=title,
                  subtitle=f"n = {shown[0]['n_pairs']:,} matched pairs; threshold "
                           f"{fmt(shown[0]['reliable_threshold'])} points",

@@ -11,6 +11,7 @@ from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from attune.settings import PROJECT_ROOT
+from dashboard import access
 from dashboard.components import data_table, to_csv
 from dashboard.queries import data_dictionary, scales
 from stats.tiers import TIER_RULES
@@ -39,8 +40,9 @@ SELECT unnest(rules) AS rule, count(*) FROM quarantine GROUP BY rule ORDER BY 2 
 
 
 def layout(app_ctx) -> html.Div:
+    sponsor = access.is_sponsor()  # no data dictionary, no pooled statistics for sponsors
     try:
-        dictionary = data_dictionary(app_ctx.db)
+        dictionary = [] if sponsor else data_dictionary(app_ctx.db)
         scale_rows = scales(app_ctx.db)
     except Exception as error:  # noqa: BLE001 - shown to the user, page still renders
         dictionary, scale_rows = [], []
@@ -72,7 +74,8 @@ def layout(app_ctx) -> html.Div:
                         ("level_name", "Kirkpatrick level"), ("n_items", "Items"),
                         ("higher_is_better", "Higher is better"),
                         ("reliability_used", "Reliability used"),
-                        ("reliability_source", "Source"), ("sd_pre", "Pre-training SD"),
+                        ("reliability_source", "Source"),
+                        *([] if sponsor else [("sd_pre", "Pre-training SD")]),
                         ("reliable_threshold", "Reliable change (points)")], scale_rows),
             html.H3("Evidence tiers", className="h3"),
             data_table([("tier", "Tier"), ("label", "Label"), ("requirements", "Requirements")],
@@ -83,7 +86,7 @@ def layout(app_ctx) -> html.Div:
             html.H2("Example SQL for researchers"),
             html.Pre(html.Code(EXAMPLE_SQL), className="sql"),
         ]),
-        html.Section(className="card", id="data-dictionary", children=[
+        None if sponsor else html.Section(className="card", id="data-dictionary", children=[
             html.H2("Data dictionary"),
             html.P("Generated from the comments stored in the database (duckdb_tables(), "
                    "duckdb_views(), duckdb_columns())."),

@@ -144,7 +144,7 @@ def build_effects(app_ctx, state) -> Chart:
                         "mean_change": r["mean_change"], "ci_low": r["ci_low"],
                         "ci_high": r["ci_high"]})
     title = f"Effect size by outcome domain, {label('wave', wf)} → {label('wave', wt)} (g, 95% CI)"
-    notes = [f"Not shown (fewer than {m} matched pairs): {', '.join(suppressed)}."] \
+    notes = [f"Not shown ({common.hidden_reason(m)}): {', '.join(suppressed)}."] \
         if suppressed else []
     columns = [("domain", "Domain"), ("scale", "Scale"), ("n_pairs", "Matched pairs"),
                ("g", "g"), ("g_ci_low", "g CI low"), ("g_ci_high", "g CI high"),

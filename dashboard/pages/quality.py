@@ -5,10 +5,12 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from dash import html
 
+from dashboard import access
 from dashboard.components import Chart, chart_card, data_table
 from dashboard.queries import (
     ingest_runs,
     item_missingness,
+    linkage_rates,
     quarantine_by_rule,
     quarantine_rows,
     reliability_by_wave,
@@ -17,6 +19,8 @@ from dashboard.queries import (
 from dashboard.style import OKABE_ITO, SHORT_WAVE, figure_layout, label
 
 KEY, PATH, NAME = "quality", "/quality", "Data quality"
+# The whole database (every sponsor's rows) and the quarantine: not for sponsors.
+ROLES = ("admin", "evaluator", "researcher")
 
 
 def layout(app_ctx) -> html.Div:
@@ -28,12 +32,16 @@ def layout(app_ctx) -> html.Div:
         chart_card("quality-runs", "Ingest runs: files read, rows loaded and quarantined",
                    "One row per input file per ingest run (table ingest_runs). For loaded files "
                    "rows read = rows loaded + rows quarantined."),
+        chart_card("quality-linkage", "Linking anonymous waves: match rate per cohort",
+                   "Codes built from the components declared in the mapping; a match within "
+                   "tolerance differs in at most that many components and is unique in the "
+                   "cohort (docs/import.md)."),
         chart_card("quality-quarantine", "Quarantined rows by rule",
                    "Rows that broke a rule of the input contract were set aside, not loaded. A "
                    "row that broke two rules counts under both."),
         chart_card("quality-rows", "Quarantined rows",
                    "The rows as read (participant codes replaced by their keyed hash), latest "
-                   "1,000. Visible to the evaluator role only."),
+                   "1,000. Visible to the evaluator and admin roles only."),
         chart_card("quality-missing", "Item missingness by wave (% of responses left blank)",
                    "Share of responses at each wave that left the item blank, for scales asked "
                    "at that wave."),
@@ -92,9 +100,9 @@ def build_rows(app_ctx, state) -> Chart:
     columns = [("source", "File"), ("source_row", "Row"), ("rules", "Rules"),
                ("reasons", "Reasons"), ("raw", "Row as read (JSON)")]
     title = "Quarantined rows"
-    if app_ctx.role != "evaluator":
+    if not access.sees_quarantined_rows():
         return Chart(title=title, empty="The quarantined rows themselves are shown to the "
-                     "evaluator role only; counts by rule are above.", columns=columns,
+                     "evaluator and admin roles only; counts by rule are above.", columns=columns,
                      filename="quarantined-rows.csv")
     rows = quarantine_rows(app_ctx.db)
     records = [{k: r[k] for k, _ in columns} for r in rows]
@@ -200,8 +208,30 @@ def build_alpha(app_ctx, state) -> Chart:
                  figure=fig, records=rows, columns=columns, filename="reliability.csv")
 
 
+def build_linkage(app_ctx, state) -> Chart:
+    rows = linkage_rates(app_ctx.db)
+    columns = [("cohort_id", "Cohort"), ("wave_from", "From wave"), ("wave_to", "To wave"),
+               ("candidates", "Responses to link"), ("exact_matches", "Exact matches"),
+               ("fuzzy_matches", "Matches within tolerance"), ("unmatched", "Unmatched"),
+               ("match_rate", "Match rate (%)"), ("tolerance", "Tolerance (components)")]
+    title = "Linking anonymous waves by self-generated code: match rate per cohort"
+    if not rows:
+        return Chart(title=title, empty="No export was linked by a self-generated code "
+                     "(declared under linking: in a mapping file).", columns=columns,
+                     filename="linkage.csv")
+    records = [{k: ("suppressed" if r["suppressed"] and r[k] is None else r[k])
+                for k, _ in columns} for r in rows]
+    hidden = sum(r["suppressed"] for r in rows)
+    note = f"; {hidden} cohort(s) with fewer than {app_ctx.min_cell} responses to link not shown" \
+        if hidden else ""
+    return Chart(title=title, subtitle=f"{len(rows)} cohort × wave pairs{note}",
+                 extra=html.Div(data_table(columns, records), className="table-scroll"),
+                 records=records, columns=columns, filename="linkage.csv")
+
+
 BUILDERS = {
     "quality-runs": build_runs,
+    "quality-linkage": build_linkage,
     "quality-quarantine": build_quarantine,
     "quality-rows": build_rows,
     "quality-missing": build_missing,

@@ -112,7 +112,7 @@ def build_quarter(app_ctx, state) -> Chart:
     figure_layout(fig, height=560)
     n_sup = sum(1 for r in rows if r["suppressed"])
     n = sum(r["n_pairs"] for r in shown)
-    notes = [f"{n_sup} quarter × group point(s) suppressed: fewer than {m} matched pairs."] \
+    notes = [f"{n_sup} quarter × group point(s) suppressed: {common.hidden_reason(m)}."] \
         if n_sup else []
     return Chart(title=title, subtitle=f"n = {n:,} matched pairs across {len(quarters)} quarters",
                  figure=fig, records=records, columns=COLUMNS, notes=notes, filename=filename)
@@ -167,7 +167,7 @@ def build_sustained(app_ctx, state) -> Chart:
     fig.update_yaxes(title="Mean change (improvement +)")
     figure_layout(fig, height=420)
     hidden = [r for r in rows if r["suppressed"]]
-    notes = [f"{len(hidden)} point(s) suppressed: fewer than {m} matched pairs."] if hidden else []
+    notes = [f"{len(hidden)} point(s) suppressed: {common.hidden_reason(m)}."] if hidden else []
     n_by_wave = {}
     for r in shown:
         n_by_wave[r["wave_to"]] = n_by_wave.get(r["wave_to"], 0) + r["n_pairs"]

@@ -121,7 +121,7 @@ class LiveServer:
 def live_app(demo_db):
     from dashboard.app import create_app
 
-    app = create_app(demo_db)
+    app = create_app(demo_db, login_required=False)
     app.attune.db.snapshot()  # build the aggregates before the first page load
     with LiveServer(app) as server:
         yield server

@@ -25,7 +25,8 @@ def _pairs(n):
 
 def test_group_change_matches_stats_on_raw_pairs(tiny_db):
     db = Database(tiny_db, min_cell_size=11)
-    rows = q.group_change(db, scale_id="CONF", by=("audience", "format"))
+    rows = q.group_change(db, scale_id="CONF", by=("audience", "format"),
+                         complementary=False)
     hr_workshop = next(r for r in rows if (r["audience"], r["format"]) == ("hr", "workshop"))
     expected = paired_change(*_pairs(20))
     assert hr_workshop["n_pairs"] == 20
@@ -205,3 +206,52 @@ def test_copy_of_database_is_not_locked(tiny_db, tmp_path):
     con = duckdb.connect(str(copy))
     con.execute("CREATE TABLE x AS SELECT 1")
     con.close()
+
+
+def test_pooled_estimate_needs_at_least_two_studies(tiny_db):
+    import duckdb
+
+    from dashboard import queries as q
+
+    con = duckdb.connect(str(tiny_db))
+    con.execute(
+        "INSERT INTO evidence (study_id, citation, year, design, outcome_domain, n, yi, vi, "
+        "synthetic) VALUES ('S1', 'Synthetic study 1', 2020, 'randomised', 'Confidence', 80, "
+        "0.5, 0.05, true)"
+    )
+    con.close()
+    assert q.pooled_evidence(q.Database(tiny_db)) is None
+    con = duckdb.connect(str(tiny_db))
+    con.execute(
+        "INSERT INTO evidence (study_id, citation, year, design, outcome_domain, n, yi, vi, "
+        "synthetic) VALUES ('S2', 'Synthetic study 2', 2021, 'randomised', 'Confidence', 90, "
+        "0.7, 0.04, true)"
+    )
+    con.close()
+    pooled = q.pooled_evidence(q.Database(tiny_db))
+    assert pooled["k"] == 2 and 0.5 < pooled["mu"] < 0.7
+
+
+def test_linkage_rates_per_cohort_reach_the_quality_page(tmp_path):
+    from dashboard import queries as q
+    from dashboard.pages.quality import build_linkage
+    from tests.etl.helpers import run
+    from tests.etl.platform_helpers import setup_database, write_mapping
+    from tests.etl.test_platform_linking import MAPPING, POST, PRE, _file
+
+    db = setup_database(tmp_path)
+    mapping = write_mapping(tmp_path, MAPPING)
+    run([_file(tmp_path / "pre.csv", PRE, "pre", "2024-03-01")], db, mapping=mapping)
+    run([_file(tmp_path / "post.csv", POST, "post", "2024-03-20")], db, mapping=mapping)
+    (row,) = q.linkage_rates(q.Database(db, min_cell_size=3))
+    assert (row["cohort_id"], row["wave_from"], row["wave_to"]) == ("C1", "pre", "post")
+    assert (row["candidates"], row["exact_matches"], row["fuzzy_matches"]) == (6, 2, 2)
+    assert row["match_rate"] == pytest.approx(100 * 4 / 6)
+
+    from types import SimpleNamespace
+
+    chart = build_linkage(SimpleNamespace(db=q.Database(db, min_cell_size=3), min_cell=3), {})
+    assert [record["match_rate"] for record in chart.records] == [pytest.approx(66.67, abs=0.01)]
+    # Six responses to link is fewer than the default minimum cell size: no counts, no rate.
+    (hidden,) = q.linkage_rates(q.Database(db, min_cell_size=11))
+    assert hidden["suppressed"] and hidden["match_rate"] is None and hidden["candidates"] is None

@@ -1,0 +1,364 @@
+"""Roles and scope enforced on the server, tested the way an attacker would: logged in as
+sponsor A, hand-crafted POSTs to Dash's callback endpoint ask for sponsor B's cohorts, B's
+programmes or the unfiltered total. The answers must equal A's own and hold none of B's
+numbers. Plus login, rate limit, cookie flags, expiry and the serve/demo rules."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import time
+import zipfile
+
+import pytest
+from typer.testing import CliRunner
+
+from attune.auth import AuthStore
+from tests.dashboard.conftest import build_tiny_db
+
+PASSWORD = "correct horse battery"
+# formats sorted: degree -> P0/C0/SP1 (sponsor A), workshop -> P1/C1/SP2 (sponsor B)
+A_N, B_N = 14, 29
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("access")
+    db = build_tiny_db(folder / "two.duckdb", {("hr", "degree"): A_N, ("hr", "workshop"): B_N})
+    store = AuthStore(folder / "auth.sqlite")
+    for name, role, sponsor in [("ada", "admin", None), ("eve", "evaluator", None),
+                                ("rex", "researcher", None), ("alice", "sponsor", "SP1"),
+                                ("bob", "sponsor", "SP2"), ("gone", "evaluator", None),
+                                ("lou", "evaluator", None)]:
+        store.add_user(name, role, PASSWORD, sponsor)
+    from dashboard.app import create_app
+
+    app = create_app(db, auth_store=store)
+    app.attune.db.snapshot()
+    return app, store
+
+
+def _csrf(client) -> str:
+    page = client.get("/login").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def login(app, name, password=PASSWORD, *, client=None, environ=None):
+    client = client or app.server.test_client()
+    if environ:
+        client.environ_base.update(environ)
+    response = client.post("/login", data={"username": name, "password": password,
+                                           "csrf_token": _csrf(client), "next": "/"})
+    return client, response
+
+
+def _deps(client) -> list[dict]:
+    return client.get("/_dash-dependencies").get_json()
+
+
+def _outputs(output: str) -> list[dict]:
+    parts = output.strip(".").split("...")
+    out = []
+    for part in parts:
+        ident, prop = part.rsplit(".", 1)
+        out.append({"id": json.loads(ident) if ident.startswith("{") else ident,
+                    "property": prop})
+    return out
+
+
+def call(client, dep: dict, inputs: list, state: list | None = None):
+    """POST a hand-made callback request, as an attacker would."""
+    outputs = _outputs(dep["output"])
+    body = {
+        "output": dep["output"],
+        "outputs": outputs if len(outputs) > 1 or dep["output"].startswith("..") else outputs[0],
+        "inputs": [{"id": i["id"], "property": i["property"], "value": v}
+                   for i, v in zip(dep["inputs"], inputs, strict=True)],
+        "state": [{"id": s["id"], "property": s["property"], "value": v}
+                  for s, v in zip(dep.get("state", []), state or [], strict=True)],
+        "changedPropIds": [f"{json.dumps(dep['inputs'][0]['id']) if isinstance(dep['inputs'][0]['id'], dict) else dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"],  # noqa: E501
+    }
+    return client.post("/_dash-update-component", json=body)
+
+
+def _state(**changes) -> dict:
+    state = {"audience": [], "format": [], "delivery": [], "sponsor": [], "program": [],
+             "start": None, "end": None, "supervision": "any", "scale": "CONF", "wf": "pre",
+             "wt": "post", "by": "all"}
+    state.update(changes)
+    return state
+
+
+ATTACKS = {
+    "sponsor B": _state(sponsor=["SP2"]),
+    "B's programme": _state(program=["P1"]),
+    "both sponsors": _state(sponsor=["SP1", "SP2"]),
+    "the unfiltered total": _state(sponsor=[]),
+    "junk": _state(sponsor=["SP2", {"x": 1}], program="P1"),
+}
+
+
+def _chart_deps(client):
+    return [d for d in _deps(client)
+            if d["inputs"] == [{"id": "state", "property": "data"}]
+            and "chart-title" in d["output"]]
+
+
+def _b_numbers(app) -> list[str]:
+    """B's distinctive numbers: its n, the total n, B's mean before/after and mean change."""
+    from dashboard.queries import Filters, group_change
+
+    db = app.attune.db
+    b = group_change(db, scale_id="CONF", by=(), filters=Filters(sponsor=("SP2",)))[0]
+    everyone = group_change(db, scale_id="CONF", by=(), filters=Filters())[0]
+    assert b["n_pairs"] == B_N and everyone["n_pairs"] == A_N + B_N
+    return [json.dumps(b["mean_from"]), json.dumps(b["mean_to"]),
+            json.dumps(b["mean_change"]), json.dumps(everyone["mean_from"]),
+            f'"n_pairs": {B_N}', f'"n_pairs":{B_N}', f"n = {B_N}", f"{A_N + B_N} people",
+            f'"n_pairs":{A_N + B_N}', f"n = {A_N + B_N}"]
+
+
+def _assert_no_b(text: str, b_numbers: list[str], where: str) -> None:
+    for needle in b_numbers:
+        assert needle not in text, f"{where}: B's number {needle!r} leaked"
+    assert "SP2" not in text, where
+
+
+def test_sponsor_a_crafted_chart_callbacks_get_only_a(setup):
+    app, _ = setup
+    client, response = login(app, "alice")
+    assert response.status_code == 302
+    deps = _chart_deps(client)
+    assert len(deps) >= 10
+    b_numbers = _b_numbers(app)
+    checked = 0
+    for dep in deps:
+        own = call(client, dep, [_state()])
+        assert own.status_code in (200, 204), dep["output"]
+        for attack, state in ATTACKS.items():
+            got = call(client, dep, [state])
+            assert got.status_code == own.status_code, (dep["output"], attack)
+            assert got.get_data(as_text=True) == own.get_data(as_text=True), \
+                (dep["output"], attack)
+            _assert_no_b(got.get_data(as_text=True), b_numbers, dep["output"])
+        checked += 1
+    assert checked == len(deps)
+    # A's own programme plus B's gives exactly A's own programme
+    for dep in deps:
+        mine = call(client, dep, [_state(program=["P0"])]).get_data(as_text=True)
+        assert call(client, dep, [_state(program=["P0", "P1"], sponsor=["SP2"])]).get_data(
+            as_text=True) == mine
+        _assert_no_b(mine, b_numbers, dep["output"])
+    # and A's own scope really is A: the headline counts A's people
+    headline = next(d for d in deps if "overview-headline" in d["output"])
+    text = call(client, headline, [ATTACKS["sponsor B"]]).get_data(as_text=True)
+    assert f"{A_N}" in text and "sponsor: SP1" in text
+
+
+def test_evaluator_sees_b_so_the_numbers_are_real(setup):
+    """Control: the needles are found where they should be (the test can detect a leak)."""
+    app, _ = setup
+    client, _ = login(app, "eve")
+    dep = next(d for d in _chart_deps(client) if "explorer-dumbbell" in d["output"])
+    text = call(client, dep, [_state(sponsor=["SP2"])]).get_data(as_text=True)
+    assert any(n in text for n in _b_numbers(app)[:3])
+
+
+def test_sponsor_a_zip_download_holds_only_a(setup):
+    app, _ = setup
+    client, _ = login(app, "alice")
+    dep = next(d for d in _deps(client) if d["output"] == "methods-zip.data")
+    b_numbers = _b_numbers(app)
+
+    def files(state):
+        response = call(client, dep, [1], [state])
+        assert response.status_code == 200
+        payload = response.get_json()["response"]["methods-zip"]["data"]
+        archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(payload["content"])))
+        return {n: archive.read(n).decode() for n in archive.namelist()}
+
+    own = files(_state())
+    assert own and not any(n.startswith("quality-") for n in own)  # page not for sponsors
+    for attack, state in ATTACKS.items():
+        got = files(state)
+        assert got == own, attack
+        for name, text in got.items():
+            for needle in (f",{B_N},", f",{A_N + B_N},", "SP2"):
+                assert needle not in text, (attack, name)
+    assert b_numbers
+
+
+def test_sponsor_cannot_run_quality_callbacks_or_see_b_in_options(setup):
+    app, _ = setup
+    client, _ = login(app, "alice")
+    deps = [d for d in _chart_deps(client) if "quality-" in d["output"]]
+    assert deps
+    for dep in deps:
+        text = call(client, dep, [_state()]).get_data(as_text=True)
+        assert "not available to your role" in text
+        assert "wave_is_allowed" not in text and "tiny.csv" not in text
+    layout = client.get("/_dash-layout").get_data(as_text=True)
+    assert "SP1" in layout and "SP2" not in layout and "Programme workshop" not in layout
+    # the URL sync callback drops B from a hand-edited URL
+    sync = next(d for d in _deps(client) if d["output"].startswith("..url.search"))
+    text = call(client, sync, ["?sponsor=SP2&program=P1", *[None] * 12]).get_data(as_text=True)
+    assert "SP2" not in text and "P1" not in text
+    # the router refuses the page, the nav does not offer it
+    route = next(d for d in _deps(client) if d["output"].startswith("..page.children"))
+    text = call(client, route, ["/quality"], ["?"]).get_data(as_text=True)
+    assert "not available to your role" in text and "Data quality" not in text
+
+
+def test_csv_download_callback_only_echoes_what_was_sent(setup):
+    """The per-chart CSV is built from the chart data the browser holds: a crafted request
+    gets back only what it sent, neutralised."""
+    app, _ = setup
+    client, _ = login(app, "alice")
+    dep = next(d for d in _deps(client) if "chart-download" in d["output"])
+    data = {"columns": [["a", "A"]], "records": [{"a": "=HYPERLINK(1)"}, {"a": -2}],
+            "filename": "x.csv"}
+    body = {
+        "output": dep["output"],
+        "outputs": {"id": {"chart": "x", "type": "chart-download"}, "property": "data"},
+        "inputs": [{"id": {"chart": "x", "type": "chart-csv"}, "property": "n_clicks",
+                    "value": 1}],
+        "state": [{"id": {"chart": "x", "type": "chart-data"}, "property": "data",
+                   "value": data}],
+        "changedPropIds": ['{"chart":"x","type":"chart-csv"}.n_clicks'],
+    }
+    got = client.post("/_dash-update-component", json=body)
+    assert got.status_code == 200, got.get_data(as_text=True)
+    content = got.get_json()["response"]
+    content = next(iter(content.values()))["data"]["content"]
+    assert content == "A\r\n'=HYPERLINK(1)\r\n-2\r\n"
+
+
+def test_unauthenticated_requests_are_refused(setup):
+    app, _ = setup
+    client = app.server.test_client()
+    dep_body = {"output": "x.children", "outputs": {"id": "x", "property": "children"},
+                "inputs": [], "changedPropIds": []}
+    assert client.post("/_dash-update-component", json=dep_body).status_code == 401
+    assert client.get("/_dash-layout").status_code == 401
+    assert client.get("/_dash-dependencies").status_code == 401
+    page = client.get("/explorer?sponsor=SP2")
+    assert page.status_code == 302 and page.headers["Location"].startswith("/login")
+
+
+def test_wrong_password_refused_and_logged_then_lockout(setup):
+    app, store = setup
+    client = app.server.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.9.9.9"
+    for _ in range(5):
+        _, response = login(app, "lou", "wrong password!", client=client)
+        assert response.status_code == 401
+        assert "Wrong user name or password" in response.get_data(as_text=True)
+    assert store.recent_failures("lou", "10.9.9.9") >= 5
+    assert any(e[1] == "lou" and e[2] == "login" and e[4] == "refused"
+               for e in store.audit_entries())
+    _, response = login(app, "lou", PASSWORD, client=client)  # right password, locked out
+    assert response.status_code == 429
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_login_form_needs_csrf_token(setup):
+    app, _ = setup
+    client = app.server.test_client()
+    client.get("/login")
+    response = client.post("/login", data={"username": "ada", "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_cross_site_post_refused(setup):
+    app, _ = setup
+    client, _ = login(app, "ada")
+    response = client.post("/_dash-update-component", json={},
+                           headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
+
+
+def test_cookie_flags_and_expiry(setup):
+    app, _ = setup
+    _, response = login(app, "rex")
+    cookie = next(c for c in response.headers.getlist("Set-Cookie")
+                  if c.startswith("attune_session="))
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Expires=" in cookie
+    assert app.server.config["PERMANENT_SESSION_LIFETIME"].total_seconds() == 8 * 3600
+    assert "user" not in response.get_data(as_text=True)
+
+
+def test_session_expires_on_the_server(setup):
+    import datetime as dt
+
+    app, _ = setup
+    client, _ = login(app, "rex")
+    assert client.get("/_dash-layout").status_code == 200
+    old = app.server.config["PERMANENT_SESSION_LIFETIME"]
+    app.server.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(seconds=1)
+    try:
+        time.sleep(2.2)
+        assert client.get("/_dash-layout").status_code == 401
+    finally:
+        app.server.config["PERMANENT_SESSION_LIFETIME"] = old
+
+
+@pytest.mark.parametrize(("name", "role", "sees_quality", "sees_console"), [
+    ("ada", "admin", True, True), ("eve", "evaluator", True, False),
+    ("rex", "researcher", True, True), ("alice", "sponsor", False, False),
+])
+def test_each_role_logs_in_and_gets_its_pages(setup, name, role, sees_quality, sees_console):
+    app, _ = setup
+    client, response = login(app, name)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.get("/").status_code == 200
+    layout = client.get("/_dash-layout").get_data(as_text=True)
+    assert f"{name} ({role}" in layout
+    assert ('"Data quality"' in layout) == sees_quality
+    assert ('"SQL console"' in layout) == sees_console
+    assert client.get("/logout").status_code == 302
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_removed_account_loses_access_at_once(setup):
+    app, store = setup
+    client, _ = login(app, "gone")
+    assert client.get("/_dash-layout").status_code == 200
+    store.remove_user("gone")
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_open_redirect_after_login_refused(setup):
+    app, _ = setup
+    client = app.server.test_client()
+    response = client.post("/login", data={"username": "ada", "password": PASSWORD,
+                                           "csrf_token": _csrf(client),
+                                           "next": "//evil.example/x"})
+    assert response.headers["Location"] == "/"
+
+
+def test_serve_refuses_without_accounts_and_demo_only_local_without_login(tmp_path):
+    from attune.cli import app as cli
+
+    db = build_tiny_db(tmp_path / "t.duckdb", {("hr", "degree"): 12})
+    empty = tmp_path / "empty-auth.sqlite"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["serve", "--db", str(db), "--auth-db", str(empty)])
+    assert result.exit_code == 2
+    assert "attune users add" in result.output
+    result = runner.invoke(cli, ["demo", "--db", str(db), "--host", "0.0.0.0",
+                                 "--auth-db", str(empty)])
+    assert result.exit_code == 2
+    assert "login is required" in result.output and "attune users add" in result.output
+
+
+def test_demo_without_login_is_one_local_user(tmp_path):
+    from dashboard.app import create_app
+
+    db = build_tiny_db(tmp_path / "t.duckdb", {("hr", "degree"): 12})
+    app = create_app(db, login_required=False, local_role="sponsor", local_sponsor="SP1")
+    client = app.server.test_client()
+    layout = client.get("/_dash-layout").get_data(as_text=True)
+    assert "Local demo without login (sponsor, sponsor SP1)" in layout

@@ -1,0 +1,198 @@
+"""The researchers' SQL console: locked down, limited, audited."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import duckdb
+import pytest
+
+from attune.auth import AuthStore
+from dashboard import console as c
+from dashboard.console import run_console_query
+
+
+class Recorder:
+    def __init__(self):
+        self.entries = []
+
+    def __call__(self, user, action, detail, outcome):
+        self.entries.append((user, action, json.loads(detail), outcome))
+
+
+@pytest.fixture
+def audit():
+    return Recorder()
+
+
+def run(db, sql, audit, **kw):
+    return run_console_query(db, sql, "rita", audit=audit, **kw)
+
+
+REFUSED = [
+    ("COPY (SELECT * FROM responses) TO '/tmp/attune-leak.csv'", c.MSG_NO_ACCESS),
+    ("COPY responses TO '/tmp/attune-leak.parquet' (FORMAT parquet)", c.MSG_NO_ACCESS),
+    ("ATTACH '/tmp/attune-other.duckdb' AS other", c.MSG_NO_ACCESS),
+    ("ATTACH ':memory:' AS scratch", c.MSG_NO_ACCESS),
+    ("SELECT * FROM read_csv('/etc/passwd')", c.MSG_NO_ACCESS),
+    ("SELECT * FROM read_text('/etc/passwd')", c.MSG_NO_ACCESS),
+    ("SELECT * FROM 'https://example.org/x.csv'", c.MSG_NO_ACCESS),
+    ("INSTALL httpfs", c.MSG_NO_ACCESS),
+    ("LOAD httpfs", c.MSG_NO_ACCESS),
+    ("EXPORT DATABASE '/tmp/attune-export'", c.MSG_NO_ACCESS),
+    ("SET threads = 4", c.MSG_NO_SETTINGS),
+    ("SET enable_external_access = true", c.MSG_NO_SETTINGS),
+    ("RESET lock_configuration", c.MSG_NO_SETTINGS),
+    ("PRAGMA memory_limit = '8GB'", c.MSG_NO_SETTINGS),
+    ("PRAGMA force_checkpoint", c.MSG_NO_SETTINGS),
+    ("CREATE TABLE stolen AS SELECT * FROM responses", c.MSG_READ_ONLY),
+    ("CREATE TEMP TABLE scratch AS SELECT 1", c.MSG_READ_ONLY),
+    ("INSERT INTO programs VALUES ('X', 'x', 'workshop', 'online', 1)", c.MSG_READ_ONLY),
+    ("DELETE FROM responses", c.MSG_READ_ONLY),
+    ("UPDATE responses SET audience = 'hr'", c.MSG_READ_ONLY),
+    ("DROP TABLE responses", c.MSG_READ_ONLY),
+    ("CHECKPOINT", None),  # refused as a non-query; message names the type
+]
+
+
+@pytest.mark.parametrize("sql,message", REFUSED)
+def test_dangerous_statements_fail_with_a_clear_message(tiny_db, audit, sql, message):
+    result = run(tiny_db, sql, audit)
+    assert not result.ok and result.rows == []
+    if message:
+        assert result.error == message
+    assert audit.entries[-1][0] == "rita" and audit.entries[-1][3].startswith("refused")
+
+
+# The locked connection alone (without the statement-type check) makes these fail too:
+# DuckDB's own errors, not a keyword list.
+LOCKED = [
+    ("COPY (SELECT 1) TO '/tmp/attune-leak.csv'", c.MSG_NO_ACCESS),
+    ("ATTACH '/tmp/attune-other.duckdb' AS other", c.MSG_NO_ACCESS),
+    ("SELECT * FROM read_csv('/etc/passwd')", c.MSG_NO_ACCESS),
+    ("INSTALL httpfs", c.MSG_NO_ACCESS),
+    ("LOAD httpfs", c.MSG_NO_ACCESS),
+    ("SET threads = 4", c.MSG_NO_SETTINGS),
+    ("SET memory_limit = '8GB'", c.MSG_NO_SETTINGS),
+    ("PRAGMA enable_profiling", c.MSG_NO_SETTINGS),
+    ("CREATE TABLE stolen AS SELECT 1", c.MSG_READ_ONLY),
+    ("INSERT INTO programs VALUES ('X', 'x', 'workshop', 'online', 1)", c.MSG_READ_ONLY),
+    ("DELETE FROM responses", c.MSG_READ_ONLY),
+]
+
+
+@pytest.mark.parametrize("sql,message", LOCKED)
+def test_locked_connection_rejects_by_duckdb_errors(tiny_db, sql, message):
+    con = c.locked_connection(tiny_db)
+    try:
+        with pytest.raises(duckdb.Error) as info:
+            con.execute(sql).fetchall()
+        assert c.explain_error(info.value) == message
+    finally:
+        con.close()
+
+
+def test_locked_connection_settings(tiny_db):
+    con = c.locked_connection(tiny_db, memory_limit="256MB")
+    try:
+        settings = dict(con.execute(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access',"
+            " 'lock_configuration', 'threads', 'autoload_known_extensions',"
+            " 'autoinstall_known_extensions')").fetchall())
+        assert settings == {"enable_external_access": "false", "lock_configuration": "true",
+                            "threads": "1", "autoload_known_extensions": "false",
+                            "autoinstall_known_extensions": "false"}
+        databases = [r[0] for r in con.execute(
+            "SELECT database_name FROM duckdb_databases() WHERE NOT internal").fetchall()]
+        assert databases == ["attune"]
+    finally:
+        con.close()
+
+
+def test_select_on_views_works(tiny_db, audit):
+    result = run(tiny_db, "SELECT audience, count(*) AS n FROM responses "
+                          "GROUP BY audience ORDER BY audience", audit)
+    assert result.ok, result.error
+    assert result.columns == ["audience", "n"]
+    assert result.rows == [("educator", "14"), ("hr", "64")]
+    views = run(tiny_db, "SELECT count(*) FROM paired_scores", audit)
+    assert views.ok, views.error
+    assert all(isinstance(v, str) for v in views.rows[0])
+
+
+def test_cells_are_text_not_html(tiny_db, audit):
+    result = run(tiny_db, "SELECT '<img src=x onerror=alert(1)>' AS s, NULL AS n, 1.5 AS f",
+                 audit)
+    assert result.rows == [("<img src=x onerror=alert(1)>", None, "1.5")]
+
+
+def test_multiple_statements_are_refused(tiny_db, audit):
+    result = run(tiny_db, "SELECT 1; DELETE FROM responses", audit)
+    assert result.error == c.MSG_ONE_STATEMENT
+    assert run(tiny_db, "SELECT 1;", audit).ok  # a trailing semicolon is one statement
+    assert run(tiny_db, "  ", audit).error == c.MSG_EMPTY
+
+
+def test_row_limit_truncates(tiny_db, audit):
+    result = run(tiny_db, "SELECT * FROM range(25)", audit, row_limit=10)
+    assert len(result.rows) == 10 and result.truncated
+    exact = run(tiny_db, "SELECT * FROM range(10)", audit, row_limit=10)
+    assert len(exact.rows) == 10 and not exact.truncated
+    assert "truncated" in audit.entries[0][3]
+
+
+def test_long_query_is_cancelled(tiny_db, audit):
+    result = run(tiny_db, "SELECT count(*) FROM range(1000000000) a, range(1000000) b "
+                          "WHERE a.range + b.range = -1", audit, time_limit_s=1)
+    assert result.error == "cancelled after 1 s (the console's time limit)"
+    assert result.seconds < 5
+    assert audit.entries[-1][3].startswith("refused: cancelled")
+
+
+def test_syntax_errors_are_reported(tiny_db, audit):
+    result = run(tiny_db, "SELEKT 1", audit)
+    assert result.error.startswith("DuckDB: Parser Error")
+    missing = run(tiny_db, "SELECT * FROM no_such_table", audit)
+    assert missing.error.startswith("DuckDB: Catalog Error")
+
+
+def test_every_query_is_audited_with_user_and_time(tiny_db, tmp_path):
+    store = AuthStore(tmp_path / "auth.sqlite")
+    run_console_query(tiny_db, "SELECT 42 AS answer", "rita", audit=store.audit)
+    run_console_query(tiny_db, "DELETE FROM responses", "rita", audit=store.audit)
+    entries = store.audit_entries()
+    assert len(entries) == 2
+    for at, user, action, _detail, _ in entries:
+        assert user == "rita" and action == "console_query" and at
+    details = {json.loads(e[3])["sql"]: e[4] for e in entries}
+    assert details["SELECT 42 AS answer"] == "ok: 1 rows"
+    assert details["DELETE FROM responses"] == f"refused: {c.MSG_READ_ONLY}"
+
+
+def test_sqlite_audit_table_when_no_auth_store(tiny_db, tmp_path):
+    path = tmp_path / "accounts.sqlite"
+    run_console_query(tiny_db, "SELECT 1", "sam", audit=c.sqlite_audit(path))
+    with sqlite3.connect(path) as con:
+        rows = con.execute("SELECT at, user_name, sql, outcome, rows FROM console_audit")
+        ((at, user, sql, outcome, n),) = rows.fetchall()
+    assert at and user == "sam" and sql == "SELECT 1" and outcome == "ok: 1 rows" and n == 1
+
+
+def test_result_withheld_when_audit_fails(tiny_db):
+    def broken(*args):
+        raise OSError("disk full")
+
+    result = run_console_query(tiny_db, "SELECT 1", "rita", audit=broken)
+    assert result.error == c.MSG_NOT_AUDITED and result.rows == []
+
+
+def test_replaced_database_is_seen(tiny_db, tmp_path, audit):
+    import os
+
+    from tests.dashboard.conftest import build_tiny_db
+
+    other = build_tiny_db(tmp_path / "other.duckdb", {("hr", "workshop"): 3})
+    assert run(tiny_db, "SELECT count(*) FROM responses", audit).rows == [("78",)]
+    os.replace(other, tiny_db)
+    assert run(tiny_db, "SELECT count(*) FROM responses", audit).rows == [("6",)]
