@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from attune import settings
+from schemas import settings
 
 app = typer.Typer(
     help=(
@@ -322,7 +322,7 @@ def _serve(database: Path, host: str, port: int, login_required: bool,
            auth_db: Path | None = None) -> None:
     from waitress import serve as waitress_serve
 
-    from attune.auth import AuthStore
+    from dashboard.accounts import AuthStore
     from dashboard.app import create_app
 
     if not database.exists():
@@ -744,7 +744,7 @@ def users_add(
     auth_db: AuthOption = None,
 ) -> None:
     """Create an account; the password is prompted for (twice) and stored as an Argon2 hash."""
-    from attune.auth import AccountError, AuthStore
+    from dashboard.accounts import AccountError, AuthStore
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -762,7 +762,7 @@ def users_add(
 @users_app.command("list")
 def users_list(auth_db: AuthOption = None) -> None:
     """List the accounts with their roles (never their passwords)."""
-    from attune.auth import AuthStore
+    from dashboard.accounts import AuthStore
 
     table = Table(title="Attune accounts")
     for column in ("name", "role", "sponsor"):
@@ -777,7 +777,7 @@ def users_remove(
     name: Annotated[str, typer.Argument(help="User name.")], auth_db: AuthOption = None
 ) -> None:
     """Delete an account."""
-    from attune.auth import AuthStore
+    from dashboard.accounts import AuthStore
 
     if not AuthStore(auth_db).remove_user(name):
         console.print(f"[red]error:[/] no user {name!r}")

@@ -114,7 +114,7 @@ def _payload(dependency: dict, state: dict) -> dict:
 
 
 def run() -> dict:
-    from attune.auth import AuthStore
+    from dashboard.accounts import AuthStore
     from dashboard.queries import Database, filter_options
 
     database = bench_database()

@@ -5,7 +5,7 @@ the URL, the ``state`` store) with every callback, and an attacker can send anyt
 so the scope never comes from it:
 
 * ``install(server, ...)`` adds a plain server-rendered ``/login`` form (CSRF token, Argon2
-  check and rate limit in ``attune.auth.AuthStore``), ``/logout``, and a ``before_request``
+  check and rate limit in ``dashboard.accounts.AuthStore``), ``/logout``, and a ``before_request``
   guard: without a valid session, pages redirect to ``/login`` and every other request
   (``/_dash-*`` included) gets ``401``. The session cookie holds only the user name; the role
   and sponsor are re-read from the accounts file on every request, so a removed account loses
@@ -35,9 +35,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask, g, has_request_context, jsonify, redirect, request, session
 
-from attune.auth import ROLES as ROLE_NAMES
-from attune.auth import AuthStore, User
 from dashboard import state as url_state
+from dashboard.accounts import ROLES as ROLE_NAMES
+from dashboard.accounts import AuthStore, User
 from dashboard.queries import Filters
 
 ALL_ROLES: tuple[str, ...] = tuple(ROLE_NAMES)

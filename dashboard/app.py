@@ -21,9 +21,9 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from attune.auth import AuthStore, User
 from dashboard import access
 from dashboard import state as url_state
+from dashboard.accounts import AuthStore, User
 from dashboard.components import register_generic_callbacks
 from dashboard.pages import PAGES
 from dashboard.queries import Database, DatabaseUnavailable, filter_options

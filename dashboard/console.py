@@ -115,7 +115,7 @@ def sqlite_audit(path: Path | str) -> Audit:
 
 
 def _default_audit() -> Audit:
-    from attune.auth import default_auth_path
+    from dashboard.accounts import default_auth_path
 
     return sqlite_audit(default_auth_path())
 

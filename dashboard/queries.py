@@ -43,7 +43,7 @@ from typing import Any
 
 import duckdb
 
-from attune import settings
+from schemas import settings
 from schemas.contract import AUDIENCES, DELIVERIES, FORMATS, WAVES
 from stats.attrition import attrition_bias_from_moments
 from stats.meta import meta_analysis, smcr_from_prepost, to_yi_vi
@@ -394,7 +394,7 @@ class Database:
     """Read-only access to one Attune DuckDB file, rebuilt when ingest publishes a new one.
 
     ``min_cell_size``: the smallest group any statistic is reported for (default
-    ``attune.settings.min_cell_size()``, i.e. $ATTUNE_MIN_CELL or 11).
+    ``schemas.settings.min_cell_size()``, i.e. $ATTUNE_MIN_CELL or 11).
     """
 
     def __init__(

@@ -13,7 +13,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from attune.settings import DEMO_DATA
+from schemas.settings import DEMO_DATA
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

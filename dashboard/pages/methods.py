@@ -10,10 +10,10 @@ from pathlib import Path
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from attune.settings import PROJECT_ROOT
 from dashboard import access
 from dashboard.components import data_table, to_csv
 from dashboard.queries import data_dictionary, scales
+from schemas.settings import PROJECT_ROOT
 from stats.tiers import TIER_RULES
 
 KEY, PATH, NAME = "methods", "/methods", "Data and methods"

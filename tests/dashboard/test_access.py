@@ -15,7 +15,7 @@ import zipfile
 import pytest
 from typer.testing import CliRunner
 
-from attune.auth import AuthStore
+from dashboard.accounts import AuthStore
 from tests.dashboard.conftest import build_tiny_db
 
 PASSWORD = "correct horse battery"

@@ -8,8 +8,8 @@ import sqlite3
 import duckdb
 import pytest
 
-from attune.auth import AuthStore
 from dashboard import console as c
+from dashboard.accounts import AuthStore
 from dashboard.console import run_console_query
 
 

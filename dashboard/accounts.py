@@ -19,7 +19,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from attune.settings import PROJECT_ROOT
+from schemas.settings import PROJECT_ROOT
 
 ROLES = {
     "admin": "everything, including accounts",

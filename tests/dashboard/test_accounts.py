@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from attune.auth import MAX_FAILURES, AccountError, AuthStore
+from dashboard.accounts import MAX_FAILURES, AccountError, AuthStore
 from tests.cli.test_cli_ingest import attune
 
 PASSWORD = "correct horse battery staple"
