@@ -100,16 +100,22 @@ def _chart_callbacks(user: SimulatedUser) -> list[dict]:
 
 
 def _payload(dependency: dict, state: dict) -> dict:
+    """The request body Dash's renderer sends for this callback with this filter state."""
     outputs = []
     for spec in dependency["output"].strip(".").split("..."):
         component, _, prop = spec.rpartition(".")
-        outputs.append({"id": component, "property": prop})
+        identity = json.loads(component) if component.startswith("{") else component
+        outputs.append({"id": identity, "property": prop})
+    multiple = dependency["output"].startswith("..")
     return {
         "output": dependency["output"],
-        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "outputs": outputs if multiple else outputs[0],
         "inputs": [{"id": "state", "property": "data", "value": state}],
+        "state": [
+            {"id": item["id"], "property": item["property"], "value": None}
+            for item in dependency.get("state", [])
+        ],
         "changedPropIds": ["state.data"],
-        "state": [],
     }
 
 
