@@ -494,9 +494,9 @@ def summarize(
     """
     import csv
 
-    from dashboard.queries import Filters, group_change, scales
+    from dashboard.queries import Database, Filters, group_change, scales
 
-    database = _require_database(db)
+    database = Database(_require_database(db), changes_only=True)
     groupings = _split_list(by)
     unknown = [name for name in groupings if name not in GROUPINGS]
     if unknown:

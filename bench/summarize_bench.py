@@ -42,7 +42,7 @@ def run(rounds: int = 5) -> dict:
 
     def attune() -> None:
         nonlocal groups
-        database = Database(database_path)
+        database = Database(database_path, changes_only=True)  # as `attune summarize` does
         rows = []
         for scale in scales(database):
             rows += group_change(database, scale_id=scale["scale_id"], by=("audience", "format"))

@@ -405,8 +405,12 @@ class Database:
         memory_limit: str = "400MB",
         threads: int = 2,
         cache_size: int = 256,
+        changes_only: bool = False,
     ):
         self.path = Path(path)
+        # changes_only: build only the paired-change summaries (`group_change`, `scales`),
+        # for one-shot command-line use; the app needs every summary.
+        self.changes_only = changes_only
         self.min_cell_size = int(min_cell_size or settings.min_cell_size())
         if self.min_cell_size < 1:
             raise ValueError("min_cell_size must be at least 1")
@@ -463,7 +467,7 @@ class Database:
             waves = [tuple(row) for row in con.execute(SQL_WAVES).fetchall()]
             cutoff = con.execute(SQL_CUTOFF).fetchall()[0][0]
             snap = Snapshot(identity=identity, con=con, waves=waves, cutoff=cutoff)
-            _build(con, snap)
+            _build(con, snap, changes_only=self.changes_only)
             con.execute("SET enable_external_access = false")
             con.execute("SET autoinstall_known_extensions = false")
             con.execute("SET autoload_known_extensions = false")
@@ -567,7 +571,7 @@ def _quote_item(item: str) -> str:
 # --- Building the cubes --------------------------------------------------------------------
 
 
-def _build(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> None:
+def _build(con: duckdb.DuckDBPyConnection, snap: Snapshot, changes_only: bool = False) -> None:
     positions = [pos for _, pos, _ in snap.waves]
     code = {pos: wave for wave, pos, _ in snap.waves}
     for wave in code.values():
@@ -622,6 +626,11 @@ def _build(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> None:
             "FROM (" + " UNION ALL ".join(parts) + ") AS u JOIN memory.scale_meta AS m USING (sx)"
             " ORDER BY m.scale_id, u.wave_from, u.wave_to, u.cidx"
         )
+    if changes_only:
+        con.execute("DROP TABLE memory.person_scale")
+        con.execute("DROP TABLE memory.person")
+        return
+    if pairs:
         parts = [
             SQL_HIST_PART.format(
                 i=i, j=j, wf=code[i], wt=code[j], half=HIST_BIN_WIDTH / 2, width=HIST_BIN_WIDTH

@@ -255,3 +255,13 @@ def test_linkage_rates_per_cohort_reach_the_quality_page(tmp_path):
     # Six responses to link is fewer than the default minimum cell size: no counts, no rate.
     (hidden,) = q.linkage_rates(q.Database(db, min_cell_size=11))
     assert hidden["suppressed"] and hidden["match_rate"] is None and hidden["candidates"] is None
+
+
+def test_changes_only_database_gives_the_same_paired_change_as_the_full_one(tiny_db):
+    from dashboard import queries as q
+
+    full = q.group_change(q.Database(tiny_db), scale_id="CONF", by=("audience", "format"))
+    lean = q.group_change(
+        q.Database(tiny_db, changes_only=True), scale_id="CONF", by=("audience", "format")
+    )
+    assert lean == full and any(not row["suppressed"] for row in full)
