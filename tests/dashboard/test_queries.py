@@ -257,11 +257,15 @@ def test_linkage_rates_per_cohort_reach_the_quality_page(tmp_path):
     assert hidden["suppressed"] and hidden["match_rate"] is None and hidden["candidates"] is None
 
 
-def test_changes_only_database_gives_the_same_paired_change_as_the_full_one(tiny_db):
+def test_changes_only_database_gives_the_same_paired_change_as_the_full_one(tmp_path):
     from dashboard import queries as q
+    from tests.dashboard.conftest import build_tiny_db
 
-    full = q.group_change(q.Database(tiny_db), scale_id="CONF", by=("audience", "format"))
+    db = build_tiny_db(
+        tmp_path / "t.duckdb", {("hr", "workshop"): 30, ("educator", "degree"): 25}
+    )
+    full = q.group_change(q.Database(db), scale_id="CONF", by=("audience", "format"))
     lean = q.group_change(
-        q.Database(tiny_db, changes_only=True), scale_id="CONF", by=("audience", "format")
+        q.Database(db, changes_only=True), scale_id="CONF", by=("audience", "format")
     )
     assert lean == full and any(not row["suppressed"] for row in full)
