@@ -1,4 +1,5 @@
-"""Shared test setup: every test uses its own pseudonymisation key, never the user's."""
+"""Shared test setup: every test uses its own pseudonymisation key and accounts file, never
+the user's."""
 
 from __future__ import annotations
 
@@ -9,4 +10,5 @@ import pytest
 def _private_key_file(tmp_path_factory, monkeypatch):
     key_dir = tmp_path_factory.mktemp("key")
     monkeypatch.setenv("ATTUNE_KEY_FILE", str(key_dir / "pseudonym.key"))
+    monkeypatch.setenv("ATTUNE_AUTH_DB", str(key_dir / "accounts.sqlite"))
     monkeypatch.delenv("ATTUNE_DB", raising=False)
