@@ -121,7 +121,13 @@ def _utf8_bytes(data: bytes) -> bytes:
 
 def _header(text: bytes, delimiter: str) -> list[str]:
     first_line = text.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
-    return next(csv.reader([first_line], delimiter=delimiter), [])
+    try:
+        return next(csv.reader([first_line], delimiter=delimiter), [])
+    except csv.Error as error:  # e.g. a stray carriage return inside the header
+        raise FileRejected(
+            f"the header row cannot be read as CSV ({error})",
+            "Export the file again as CSV UTF-8 with one header row.",
+        ) from error
 
 
 def _check_header(columns: list[str]) -> list[str]:
