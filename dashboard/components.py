@@ -103,7 +103,9 @@ AXIS_TEXT_KEYS = ("categoryarray", "ticktext")
 
 def _escape_deep(value: Any) -> Any:
     if isinstance(value, str):
-        return html_lib.escape(value, quote=False)
+        # Line breaks are the one tag let through: our cell labels use them, and a <br> from
+        # an input file can do no more than break a line.
+        return html_lib.escape(value, quote=False).replace("&lt;br&gt;", "<br>")
     if isinstance(value, (list, tuple)):
         return [_escape_deep(v) for v in value]
     if hasattr(value, "tolist") and getattr(value, "dtype", None) is not None:

@@ -110,3 +110,14 @@ def test_hostile_names_render_literally_in_the_browser(hostile_app, page):
         has_text="x").count() == 0
     page.wait_for_timeout(500)
     assert dialogs == []
+
+
+def test_figure_text_is_escaped_but_keeps_our_line_breaks():
+    import plotly.graph_objects as go
+
+    from dashboard.components import safe_figure
+
+    figure = go.Figure(go.Heatmap(z=[[1]], text=[["g = 0.48<br>n = 79"]], y=["<img src=x onerror=alert(1)>"]))
+    trace = safe_figure(figure)["data"][0]
+    assert trace["text"] == [["g = 0.48<br>n = 79"]]
+    assert trace["y"] == ["&lt;img src=x onerror=alert(1)&gt;"]
