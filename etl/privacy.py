@@ -15,7 +15,6 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -64,12 +63,15 @@ class Pseudonymiser:
         self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in padded))
         self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in padded))
 
-    def hash_one(self, code: str) -> str:
+    def _digest(self, normalised: str) -> str:
         inner = self._inner.copy()
-        inner.update(normalise_code(code).encode("utf-8"))
+        inner.update(normalised.encode("utf-8"))
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.hexdigest()
+
+    def hash_one(self, code: str) -> str:
+        return self._digest(normalise_code(code))
 
     def hash_array(self, codes: pa.ChunkedArray | pa.Array) -> pa.DictionaryArray:
         """Hash a column of codes, each distinct normalised code once; blanks stay null."""
@@ -78,26 +80,9 @@ class Pseudonymiser:
         raw = codes.dictionary_encode()
         normalised = pc.utf8_upper(pc.replace_substring_regex(raw.dictionary, r"\s+", ""))
         distinct = normalised.dictionary_encode()
-        inner_state, outer_state = self._inner, self._outer
-        hashed = []
-        for code in distinct.dictionary.to_pylist():
-            inner = inner_state.copy()
-            inner.update(code.encode("utf-8"))
-            outer = outer_state.copy()
-            outer.update(inner.digest())
-            hashed.append(outer.hexdigest())
+        hashed = [self._digest(code) for code in distinct.dictionary.to_pylist()]
         indices = pc.take(distinct.indices, raw.indices)
         return pa.DictionaryArray.from_arrays(indices, pa.array(hashed, pa.string()))
-
-    def hash_series(self, codes: pd.Series) -> pd.Series:
-        """Hash each distinct code once; blanks stay blank."""
-        values = codes.to_numpy(dtype=object)
-        missing = pd.isna(values)
-        unique, inverse = np.unique(values[~missing].astype(str), return_inverse=True)
-        hashed = np.array([self.hash_one(code) for code in unique], dtype=object)
-        result = np.full(len(values), None, dtype=object)
-        result[~missing] = hashed[inverse] if len(unique) else []
-        return pd.Series(result, index=codes.index, dtype="str")
 
 
 # --- The personal-data guard -------------------------------------------------------------
