@@ -1,11 +1,17 @@
 """Load test: 50 simulated users changing filters against `attune serve` (loopback only).
 
 Starts `attune serve` (waitress) on 127.0.0.1 over the 1M-row bench database with a fresh
-account, logs every simulated user in, then for a bounded time each user repeatedly picks a
-random filter state and a random page and requests every chart callback of that page, the
-way the browser does after a filter change. Reports requests served, latency p50/p95/p99 and
-errors. Bounded in time and requests; traffic goes to 127.0.0.1 only. Targets: zero errors,
-p95 under 500 ms.
+account, logs every simulated user in, then for a bounded time each user behaves like a person
+with a browser: on a page, they change the filters; the browser sends every chart callback of
+that page at once (Dash's renderer fires them in parallel) and the person waits until the
+charts are drawn, reads them for THINK_SECONDS (uniform, default 2-8 s), now and then moves to
+another page, and changes the filters again. Reports requests served, latency p50/p95/p99 of
+the callback requests, the time until a whole page has updated, and errors. Bounded in time
+and requests; traffic goes to 127.0.0.1 only. Targets: zero errors, p95 under 500 ms.
+
+A second, short phase with no reading time at all (every user changes filters as soon as the
+charts arrive) measures the server's capacity: page updates per second at saturation, which
+says how many more users the same machine could take.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.common import PROJECT, bench_database, bench_env
@@ -32,6 +39,13 @@ from bench.dashboard_bench import _pct, _random_state
 USERS = int(os.environ.get("ATTUNE_LOAD_USERS", 50))
 SECONDS = float(os.environ.get("ATTUNE_LOAD_SECONDS", 60))
 MAX_REQUESTS = int(os.environ.get("ATTUNE_LOAD_MAX_REQUESTS", 200_000))
+# How long a person looks at the charts before the next change: a few seconds to read four
+# charts is quick reading; the capacity phase below drops it to zero.
+THINK_SECONDS = tuple(
+    float(x) for x in os.environ.get("ATTUNE_LOAD_THINK_SECONDS", "2,8").split(",")
+)
+CAPACITY_SECONDS = float(os.environ.get("ATTUNE_LOAD_CAPACITY_SECONDS", 20))
+STAY_ON_PAGE = 0.7  # chance that the next filter change happens on the same page
 PASSWORD = "load-test-password-1"
 
 
@@ -89,14 +103,70 @@ class SimulatedUser:
         return (time.perf_counter() - started) * 1000, ok
 
 
-def _chart_callbacks(user: SimulatedUser) -> list[dict]:
-    """The callbacks whose only input is the filter state: what a filter change triggers."""
+def _chart_callbacks(user: SimulatedUser) -> dict[str, list[dict]]:
+    """Per page, the callbacks whose only input is the filter state: what a filter change on
+    that page triggers. Chart names start with their page's key (``explorer-heatmap``)."""
     with user.opener.open(user.base + "/_dash-dependencies", timeout=30) as response:
         dependencies = json.loads(response.read())
-    return [
-        dependency for dependency in dependencies
-        if [(i["id"], i["property"]) for i in dependency["inputs"]] == [("state", "data")]
+    pages: dict[str, list[dict]] = {}
+    for dependency in dependencies:
+        if [(i["id"], i["property"]) for i in dependency["inputs"]] == [("state", "data")]:
+            chart = re.search(r'"chart":"([a-z]+)-', dependency["output"])
+            pages.setdefault(chart.group(1) if chart else "other", []).append(dependency)
+    return pages
+
+
+def _phase(users: list[SimulatedUser], pages: dict[str, list[dict]], options: dict,
+           seconds: float, think: tuple[float, float], seed: int) -> dict:
+    """Every user changes filters for ``seconds``; returns latencies and errors."""
+    latencies: list[float] = []
+    page_updates: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+    page_keys = sorted(pages)
+
+    def simulate(user: SimulatedUser, user_seed: int) -> None:
+        nonlocal errors
+        rng = random.Random(user_seed)
+        page = rng.choice(page_keys)
+        with ThreadPoolExecutor(max_workers=max(len(c) for c in pages.values())) as browser:
+            while time.monotonic() < deadline and len(latencies) < MAX_REQUESTS:
+                if rng.random() > STAY_ON_PAGE:
+                    page = rng.choice(page_keys)
+                state = _random_state(rng, options)
+                started = time.perf_counter()
+                payloads = [_payload(dependency, state) for dependency in pages[page]]
+                results = list(browser.map(user.post, payloads))
+                with lock:
+                    page_updates.append((time.perf_counter() - started) * 1000)
+                    for milliseconds, ok in results:
+                        latencies.append(milliseconds)
+                        errors += not ok
+                if think[1] > 0:
+                    time.sleep(rng.uniform(*think))
+
+    threads = [
+        threading.Thread(target=simulate, args=(user, seed * 1000 + number), daemon=True)
+        for number, user in enumerate(users)
     ]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 120)
+    elapsed = time.monotonic() - started
+    return {
+        "seconds": round(elapsed, 1),
+        "requests": len(latencies),
+        "requests_per_second": round(len(latencies) / elapsed, 1),
+        "page_updates_per_second": round(len(page_updates) / elapsed, 1),
+        "errors": errors,
+        "p50_ms": round(_pct(latencies, 50), 1),
+        "p95_ms": round(_pct(latencies, 95), 1),
+        "p99_ms": round(_pct(latencies, 99), 1),
+        "page_update_p95_ms": round(_pct(page_updates, 95), 1),
+    }
 
 
 def _payload(dependency: dict, state: dict) -> dict:
@@ -140,49 +210,23 @@ def run() -> dict:
         _wait_until_up(base)
         options = filter_options(Database(database))
         users = [SimulatedUser(base, f"evaluator{number}") for number in range(USERS)]
-        callbacks = _chart_callbacks(users[0])
+        pages = _chart_callbacks(users[0])
         # Warm the server's one-off summary build so the run measures filter changes.
-        users[0].post(_payload(callbacks[0], _random_state(random.Random(0), options)))
-        latencies: list[float] = []
-        errors = 0
-        lock = threading.Lock()
-        deadline = time.monotonic() + SECONDS
-
-        def simulate(user: SimulatedUser, seed: int) -> None:
-            nonlocal errors
-            rng = random.Random(seed)
-            while time.monotonic() < deadline and len(latencies) < MAX_REQUESTS:
-                state = _random_state(rng, options)
-                for dependency in rng.sample(callbacks, min(4, len(callbacks))):
-                    milliseconds, ok = user.post(_payload(dependency, state))
-                    with lock:
-                        latencies.append(milliseconds)
-                        errors += not ok
-                time.sleep(rng.uniform(0.2, 1.0))  # a person reads before the next change
-
-        threads = [
-            threading.Thread(target=simulate, args=(user, seed), daemon=True)
-            for seed, user in enumerate(users)
-        ]
-        started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(SECONDS + 120)
-        elapsed = time.monotonic() - started
+        users[0].post(_payload(pages["overview"][0], _random_state(random.Random(0), options)))
+        reading = _phase(users, pages, options, SECONDS, THINK_SECONDS, seed=1)
+        capacity = _phase(users, pages, options, CAPACITY_SECONDS, (0.0, 0.0), seed=2) \
+            if CAPACITY_SECONDS > 0 else None
     finally:
         server.terminate()
         server.wait(30)
     return {
         "users": USERS,
-        "seconds": round(elapsed, 1),
-        "requests": len(latencies),
-        "requests_per_second": len(latencies) / elapsed,
-        "errors": errors,
-        "p50_ms": _pct(latencies, 50),
-        "p95_ms": _pct(latencies, 95),
-        "p99_ms": _pct(latencies, 99),
+        "think_seconds": f"{THINK_SECONDS[0]:g}-{THINK_SECONDS[1]:g}",
+        **reading,
         "target_p95_ms": 500,
+        **({f"capacity_{key}": value for key, value in capacity.items()
+            if key in ("requests_per_second", "page_updates_per_second", "errors", "p95_ms")}
+           if capacity else {}),
     }
 
 

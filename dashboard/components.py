@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dash_ag_grid as dag  # imported at start-up: Dash refuses imports inside callbacks
-import plotly.graph_objects as go
 from dash import MATCH, Input, Output, State, dcc, html
 
+from dashboard.figures import Figure
 from dashboard.style import fmt
 
 
@@ -29,7 +29,7 @@ class Chart:
 
     title: str
     subtitle: str = ""
-    figure: go.Figure | None = None
+    figure: Figure | None = None
     records: list[dict[str, Any]] = field(default_factory=list)
     columns: list[tuple[str, str]] = field(default_factory=list)  # (key, label)
     empty: str | None = None  # why nothing is drawn
@@ -113,7 +113,7 @@ def _escape_deep(value: Any) -> Any:
     return value
 
 
-def safe_figure(figure: go.Figure) -> dict[str, Any]:
+def safe_figure(figure: Any) -> dict[str, Any]:
     """The figure as a dict with every data string HTML-escaped, so Plotly shows
     ``<img src=x onerror=alert(1)>`` or ``<b>x</b>`` literally instead of as markup. Templates
     (hovertemplate) are ours and keep their ``<br>``; data reaches them only through
@@ -129,9 +129,13 @@ def safe_figure(figure: go.Figure) -> dict[str, Any]:
             for k in AXIS_TEXT_KEYS:
                 if k in axis:
                     axis[k] = _escape_deep(axis[k])
-    for annotation in layout.get("annotations", []) or []:
-        if isinstance(annotation, dict) and isinstance(annotation.get("text"), str):
-            annotation["text"] = html_lib.escape(annotation["text"], quote=False)
+    if layout.get("annotations"):
+        layout["annotations"] = [
+            {**annotation, "text": html_lib.escape(annotation["text"], quote=False)}
+            if isinstance(annotation, dict) and isinstance(annotation.get("text"), str)
+            else annotation
+            for annotation in layout["annotations"]
+        ]
     return fig
 
 

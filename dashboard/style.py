@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import plotly.graph_objects as go
-
+from dashboard.figures import Figure
 from schemas.contract import AUDIENCES, DELIVERIES, FORMATS
 
 # Okabe & Ito 2008, "Color Universal Design": distinguishable with every common colour-vision
@@ -103,10 +102,12 @@ def fmt_n(n: int | None, min_cell: int) -> str:
     return f"fewer than {min_cell}" if n is None else f"{n:,}"
 
 
-def figure_layout(fig: go.Figure, *, height: int = 420, legend: bool = True) -> go.Figure:
-    """The house style: readable fonts, Okabe-Ito colourway, room for labels, no clutter."""
+def figure_layout(fig: Figure, *, height: int = 420, legend: bool = True) -> Figure:
+    """The house style: readable fonts, Okabe-Ito colourway, room for labels, no clutter
+    (white background and light grid, as Plotly's "plotly_white" template draws them)."""
     fig.update_layout(
-        template="plotly_white",
+        paper_bgcolor="white",
+        plot_bgcolor="white",
         colorway=_CYCLE,
         height=height,
         margin={"l": 10, "r": 20, "t": 30, "b": 40},

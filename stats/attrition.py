@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats as sps
+
+from stats.distributions import norm_ppf, t_sf
 
 from .paired import _float, hedges_j
 
@@ -72,13 +73,13 @@ def attrition_bias_from_moments(
             g = j * d  # Borenstein et al. 2009, eq. 4.23
             var_d = (n1 + n2) / (n1 * n2) + d**2 / (2 * (n1 + n2))  # Borenstein 2009, eq. 4.20
             se_g = math.sqrt(j**2 * var_d)  # Borenstein et al. 2009, eq. 4.24
-            z = float(sps.norm.ppf(0.5 + level / 2))
+            z = norm_ppf(0.5 + level / 2)
             g_lo, g_hi = g - z * se_g, g + z * se_g
         a, b = s1**2 / n1, s2**2 / n2
         if a + b > 0:
             t = difference / math.sqrt(a + b)  # Welch 1947
             df = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n2 - 1))  # Welch-Satterthwaite df
-            p = float(2 * sps.t.sf(abs(t), df))
+            p = 2 * t_sf(abs(t), df)
     return AttritionBias(
         difference=difference,
         hedges_g=g,

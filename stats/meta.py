@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 from scipy import optimize
-from scipy import stats as sps
+
+from stats.distributions import chi2_sf, norm_ppf, norm_sf, t_ppf, t_sf
 
 from .paired import hedges_j
 
@@ -155,7 +156,7 @@ def meta_analysis(
 
     w_fe = 1 / v
     q = float(np.sum(w_fe * (y - _weighted_mean(y, w_fe)) ** 2))  # Cochran 1954: Q
-    q_p = float(sps.chi2.sf(q, q_df)) if k >= 2 else NAN
+    q_p = chi2_sf(q, q_df) if k >= 2 else NAN
 
     tau2, tau2_se = 0.0, None
     if k >= 2 and method == "DL":
@@ -173,15 +174,15 @@ def meta_analysis(
         # Hartung & Knapp 2001; Sidik & Jonkman 2002: se^2 = sum w*(y-mu)^2 / ((k-1) sum w*)
         se = math.sqrt(np.sum(w * (y - mu) ** 2) / (q_df * np.sum(w))) if k >= 2 else NAN
         df: int | None = q_df
-        crit = float(sps.t.ppf(0.5 + level / 2, q_df)) if k >= 2 else NAN
+        crit = t_ppf(0.5 + level / 2, q_df) if k >= 2 else NAN
         stat = mu / se if se > 0 else NAN  # se = 0 when all estimates coincide
-        p = float(2 * sps.t.sf(abs(stat), q_df)) if k >= 2 else NAN
+        p = 2 * t_sf(abs(stat), q_df) if k >= 2 else NAN
         z, t = None, stat
     else:
         df = None
-        crit = float(sps.norm.ppf(0.5 + level / 2))
+        crit = norm_ppf(0.5 + level / 2)
         stat = mu / se
-        p = float(2 * sps.norm.sf(abs(stat)))
+        p = 2 * norm_sf(abs(stat))
         z, t = stat, None
 
     if method == "FE":
@@ -234,7 +235,7 @@ def smd_from_ci(
     """
     if not ci_high > ci_low:
         raise ValueError(f"need ci_low < ci_high, got [{ci_low!r}, {ci_high!r}]")
-    z = float(sps.norm.ppf(0.5 + level / 2))
+    z = norm_ppf(0.5 + level / 2)
     # Cochrane Handbook 6.3.1: SE = (upper - lower) / (2 z)
     return float(g), ((float(ci_high) - float(ci_low)) / (2 * z)) ** 2
 

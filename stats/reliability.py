@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats as sps
+
+from stats.distributions import f_ppf
 
 from .paired import _float
 
@@ -58,8 +59,8 @@ def cronbach_alpha_from_variances(
     df1, df2 = n - 1, (n - 1) * (k - 1)
     a = 1 - level
     # Feldt, Woodruff & Salih 1987: (1 - alpha_pop)/(1 - alpha) ~ F(n-1, (n-1)(k-1))
-    ci_low = 1 - (1 - alpha) * float(sps.f.ppf(1 - a / 2, df1, df2))
-    ci_high = 1 - (1 - alpha) * float(sps.f.ppf(a / 2, df1, df2))
+    ci_low = 1 - (1 - alpha) * f_ppf(1 - a / 2, df1, df2)
+    ci_high = 1 - (1 - alpha) * f_ppf(a / 2, df1, df2)
     return Alpha(alpha=alpha, ci_low=ci_low, ci_high=ci_high, n=n, k=k)
 
 

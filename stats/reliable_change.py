@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats as sps
+
+from stats.distributions import norm_ppf
 
 NAN = float("nan")
 
@@ -54,7 +55,7 @@ def s_diff(sd_pre: float, reliability: float) -> float:
 def _z_crit(level: float) -> float:
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level!r}")
-    return float(sps.norm.ppf(0.5 + level / 2))
+    return norm_ppf(0.5 + level / 2)
 
 
 def reliable_change_threshold(sd_pre: float, reliability: float, level: float = 0.95) -> float:

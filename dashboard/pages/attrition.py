@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 from dash import html
 
 from dashboard.components import Chart, chart_card
+from dashboard.figures import Bar, Figure, Scatter
 from dashboard.pages import common
 from dashboard.queries import attrition_bias, people
 from dashboard.style import OKABE_ITO, colour_for, figure_layout, fmt, fmt_p, label
@@ -57,10 +57,10 @@ def build_funnel(app_ctx, state) -> Chart:
     if not shown:
         return Chart(title=title, empty=common.too_few("people", m), records=public,
                      columns=columns, filename=filename)
-    fig = go.Figure()
+    fig = Figure()
     for code in dict.fromkeys(r["_code"] for r in shown):
         part = [r for r in shown if r["_code"] == code]
-        fig.add_trace(go.Bar(
+        fig.add_trace(Bar(
             x=[r["wave"] for r in part], y=[r["pct"] for r in part],
             name=label("format", code), marker_color=colour_for("format", code),
             text=[f"{r['pct']:.0f}%" for r in part], textposition="outside",
@@ -109,7 +109,7 @@ def build_bias(app_ctx, state) -> Chart:
         return Chart(title=title, empty=common.too_few("completers or dropouts", m),
                      records=records, columns=columns, filename=filename)
     ylab = [f"{r['group']} ({r['attrition_pct']:.0f}% lost)" for r in shown]
-    fig = go.Figure(go.Scatter(
+    fig = Figure(Scatter(
         x=[r["hedges_g"] for r in shown], y=ylab, mode="markers",
         marker={"size": 11, "color": OKABE_ITO["blue"]},
         error_x={"type": "data", "symmetric": False,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 from dash import html
 
 from dashboard.components import Chart, chart_card
+from dashboard.figures import Figure, Scatter
 from dashboard.pages import common
 from dashboard.queries import evidence, gap_map, pooled_evidence, program_evidence
 from dashboard.style import OKABE_ITO, SUPPRESSED_COLOUR, TIER_COLOURS, figure_layout, fmt, label
@@ -69,7 +69,7 @@ def build_forest(app_ctx, state) -> Chart:
     if not plotted:
         return Chart(title=title, empty="No studies or programmes with an effect size to show.",
                      records=records, columns=columns, filename=filename)
-    fig = go.Figure()
+    fig = Figure()
     ylabels = []
 
     def add(rows, name, colour, symbol, size):
@@ -77,7 +77,7 @@ def build_forest(app_ctx, state) -> Chart:
             return
         ys = [f"{r['label'][:60]} (n = {fmt(r['n'], 0) if r['n'] else '–'})" for r in rows]
         ylabels.extend(ys)
-        fig.add_trace(go.Scatter(
+        fig.add_trace(Scatter(
             x=[r["es"] for r in rows], y=ys, mode="markers", name=name,
             marker={"color": colour, "symbol": symbol, "size": size},
             error_x={"type": "data", "symmetric": False,
@@ -93,7 +93,7 @@ def build_forest(app_ctx, state) -> Chart:
     if pooled:
         y = f"Pooled, random effects (k = {pooled['k']}, I² = {pooled['i2']:.0f}%)"
         ylabels.append(y)
-        fig.add_trace(go.Scatter(
+        fig.add_trace(Scatter(
             x=[pooled["ci_low"], pooled["mu"], pooled["ci_high"], pooled["mu"],
                pooled["ci_low"]],
             y=[y, y, y, y, y], mode="lines", fill="toself", name="Pooled estimate (95% CI)",
@@ -145,11 +145,11 @@ def build_gap(app_ctx, state) -> Chart:
                 else "Any audience"} for r in rows]
     filename = "evidence-gap-map.csv"
     ylab = {a: label("audience", a) if a else "Any audience" for a in audiences}
-    fig = go.Figure()
+    fig = Figure()
     filled = {(r["audience"], r["domain"]) for r in rows}
     gaps = [(a, d) for a in audiences for d in domains if (a, d) not in filled]
     if gaps:
-        fig.add_trace(go.Scatter(
+        fig.add_trace(Scatter(
             x=[d for _, d in gaps], y=[ylab[a] for a, _ in gaps], mode="markers",
             marker={"symbol": "x-thin", "size": 14, "line": {"width": 2,
                                                              "color": SUPPRESSED_COLOUR}},
@@ -161,7 +161,7 @@ def build_gap(app_ctx, state) -> Chart:
         part = [r for r in rows if r["source"] == source]
         if not part:
             continue
-        fig.add_trace(go.Scatter(
+        fig.add_trace(Scatter(
             x=[r["domain"] for r in part], y=[ylab[r["audience"]] for r in part],
             mode="markers", name=source,
             marker={"symbol": symbol, "size": [14 + 36 * (r["count"] / biggest) ** 0.5
@@ -176,7 +176,7 @@ def build_gap(app_ctx, state) -> Chart:
         ))
     # Tier legend (colour key) as invisible markers.
     for tier, colour in enumerate(TIER_COLOURS):
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"Tier {tier}",
+        fig.add_trace(Scatter(x=[None], y=[None], mode="markers", name=f"Tier {tier}",
                                  marker={"color": colour, "size": 12, "line": {"width": 1}}))
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=domains, side="top")
     fig.update_yaxes(type="category", categoryorder="array",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 from dash import html
 
 from dashboard.components import Chart, chart_card
+from dashboard.figures import Bar, Figure, Heatmap, Scatter
 from dashboard.pages import common
 from dashboard.queries import change_distribution, group_change
 from dashboard.style import (
@@ -95,14 +95,14 @@ def build_dumbbell(app_ctx, state) -> Chart:
         return Chart(title=title, empty=common.too_few("matched pairs in every group", m),
                      notes=notes, records=_records(rows), columns=COLUMNS, filename=filename)
     sign = 1 if scale["higher_is_better"] else -1
-    fig = go.Figure()
+    fig = Figure()
     ylabels = [f"{label('audience', r['audience'])} · {label('format', r['format'])}"
                for r in shown]
     for r, y in zip(shown, ylabels, strict=True):
-        fig.add_trace(go.Scatter(x=[r["mean_from"], r["mean_to"]], y=[y, y], mode="lines",
+        fig.add_trace(Scatter(x=[r["mean_from"], r["mean_to"]], y=[y, y], mode="lines",
                                  line={"color": "#bbb", "width": 3}, hoverinfo="skip",
                                  showlegend=False))
-    fig.add_trace(go.Scatter(
+    fig.add_trace(Scatter(
         x=[r["mean_from"] for r in shown], y=ylabels, mode="markers", name=label("wave", wf),
         marker={"color": GREY, "size": 10, "symbol": "circle-open", "line": {"width": 2}},
         customdata=[[r["n_pairs"]] for r in shown],
@@ -115,7 +115,7 @@ def build_dumbbell(app_ctx, state) -> Chart:
                 for r, _ in part]
         highs = [r["mean_from"] + sign * (r["ci_high"] if sign > 0 else r["ci_low"])
                  for r, _ in part]
-        fig.add_trace(go.Scatter(
+        fig.add_trace(Scatter(
             x=[r["mean_to"] for r, _ in part], y=[y for _, y in part], mode="markers",
             name=f"{label('wave', wt)}: {label('format', fmt_code)}",
             marker={"color": FORMAT_COLOURS.get(fmt_code, OKABE_ITO["blue"]), "size": 11},
@@ -177,7 +177,7 @@ def build_heatmap(app_ctx, state) -> Chart:
     yl = [label("audience", a) for a in audiences]
     shown = [v for row in z for v in row if v is not None]
     bound = max([abs(v) for v in shown] + [0.5])
-    fig = go.Figure(go.Heatmap(
+    fig = Figure(Heatmap(
         z=z, x=xl, y=yl,
         text=[[t if v is not None else "" for t, v in zip(tr, zr, strict=True)]
               for tr, zr in zip(text, z, strict=True)],
@@ -195,7 +195,7 @@ def build_heatmap(app_ctx, state) -> Chart:
                 ys.append(yl[i])
                 labels.append(text[i][j])
     if xs:
-        fig.add_trace(go.Scatter(
+        fig.add_trace(Scatter(
             x=xs, y=ys, mode="markers+text", text=labels, textfont={"size": 11, "color": "#333"},
             marker={"symbol": "square", "size": 60, "color": SUPPRESSED_COLOUR, "opacity": 0.45},
             hovertemplate="%{y} · %{x}<br>%{text}<extra></extra>", showlegend=False,
@@ -228,13 +228,13 @@ def build_distribution(app_ctx, state) -> Chart:
                      filename=filename)
     shown = [b for b in dist["bins"] if not b["suppressed"]]
     hidden = [b for b in dist["bins"] if b["suppressed"]]
-    fig = go.Figure(go.Bar(
+    fig = Figure(Bar(
         x=[b["bin"] for b in shown], y=[b["n"] for b in shown], width=dist["bin_width"] * 0.95,
         marker_color=OKABE_ITO["blue"], name="people",
         hovertemplate="change %{x:+.1f}: %{y:,} people<extra></extra>",
     ))
     if hidden:
-        fig.add_trace(go.Scatter(
+        fig.add_trace(Scatter(
             x=[b["bin"] for b in hidden], y=[0] * len(hidden), mode="markers",
             marker={"symbol": "triangle-up", "size": 10, "color": SUPPRESSED_COLOUR},
             name=f"fewer than {m} (not shown)",
@@ -284,14 +284,14 @@ def build_reliable(app_ctx, state) -> Chart:
         return Chart(title=title, empty="This scale has no reliable-change threshold (no "
                      "pre-training SD or reliability).", records=records, columns=columns,
                      filename=filename)
-    fig = go.Figure()
+    fig = Figure()
     ylab = [f"{r['group']} (n = {r['n_pairs']:,})" for r in shown]
     for key, name, colour in (
         ("pct_reliable_improved", "Reliably improved", CHANGE_COLOURS["improved"]),
         ("pct_no_reliable_change", "No reliable change", CHANGE_COLOURS["unchanged"]),
         ("pct_reliable_deteriorated", "Reliably worsened", CHANGE_COLOURS["deteriorated"]),
     ):
-        fig.add_trace(go.Bar(
+        fig.add_trace(Bar(
             y=ylab, x=[r[key] for r in shown], orientation="h", name=name,
             marker_color=colour, text=[f"{r[key]:.0f}%" for r in shown],
             textposition="inside", insidetextanchor="middle",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 from dash import html
 
 from dashboard.components import Chart, chart_card
+from dashboard.figures import Figure, Scatter
 from dashboard.pages import common
 from dashboard.queries import cohort_count, group_change, people
 from dashboard.style import OKABE_ITO, figure_layout, fmt, fmt_pct, label
@@ -155,7 +155,7 @@ def build_effects(app_ctx, state) -> Chart:
         return Chart(title=title, empty=common.too_few("matched pairs", m), notes=notes,
                      columns=columns, filename=filename)
     labels = [f"{r['domain']} (n = {r['n_pairs']:,})" for r in records]
-    fig = go.Figure(go.Scatter(
+    fig = Figure(Scatter(
         x=[r["g"] for r in records], y=labels, mode="markers",
         marker={"size": 12, "color": OKABE_ITO["blue"]},
         error_x={"type": "data", "symmetric": False,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 from dash import html
 
 from dashboard import access
 from dashboard.components import Chart, chart_card, data_table
+from dashboard.figures import Bar, Figure, Heatmap, Scatter
 from dashboard.queries import (
     ingest_runs,
     item_missingness,
@@ -83,7 +83,7 @@ def build_quarantine(app_ctx, state) -> Chart:
     if not rows:
         return Chart(title=title, empty="No rows were quarantined: every row met the input "
                      "contract.", columns=columns, filename="quarantine-by-rule.csv")
-    fig = go.Figure(go.Bar(
+    fig = Figure(Bar(
         y=[r["rule"] for r in rows], x=[r["n_rows"] for r in rows], orientation="h",
         marker_color=OKABE_ITO["vermillion"], text=[r["n_rows"] for r in rows],
         textposition="outside", customdata=[[r["example_reason"]] for r in rows],
@@ -128,7 +128,7 @@ def build_missing(app_ctx, state) -> Chart:
     waves = list(dict.fromkeys(r["wave"] for r in rows))
     cell = {(r["item_id"], r["wave"]): r["pct_missing"] for r in rows}
     z = [[cell.get((i, w)) for w in waves] for i in items]
-    fig = go.Figure(go.Heatmap(
+    fig = Figure(Heatmap(
         z=z, y=items, x=[SHORT_WAVE.get(w, w) for w in waves],
         colorscale=[[0, "#f7fbff"], [1, OKABE_ITO["vermillion"]]], zmin=0,
         colorbar={"title": {"text": "% blank"}, "thickness": 12}, xgap=1, ygap=1,
@@ -154,11 +154,11 @@ def build_flags(app_ctx, state) -> Chart:
     if not rows:
         return Chart(title=title, empty="No responses loaded yet.", columns=columns,
                      filename="quality-flags.csv")
-    fig = go.Figure()
+    fig = Figure()
     for key, name, colour in (("straightlining", "Straightlining", OKABE_ITO["orange"]),
                               ("item_missingness", "Item missingness", OKABE_ITO["blue"]),
                               ("speeding", "Speeding", OKABE_ITO["reddish_purple"])):
-        fig.add_trace(go.Bar(
+        fig.add_trace(Bar(
             x=[label("wave", r["wave"]) for r in rows],
             y=[100.0 * r[key] / r["responses"] for r in rows], name=name, marker_color=colour,
             customdata=[[r[key], r["responses"]] for r in rows],
@@ -184,13 +184,13 @@ def build_alpha(app_ctx, state) -> Chart:
     if not shown:
         return Chart(title=title, empty=f"Too few complete responses to show: fewer than {m}.",
                      records=rows, columns=columns, filename="reliability.csv")
-    fig = go.Figure()
+    fig = Figure()
     waves = list(dict.fromkeys(r["wave"] for r in shown))
     palette = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "reddish_purple",
                                       "vermillion")]
     for i, w in enumerate(waves):
         part = [r for r in shown if r["wave"] == w]
-        fig.add_trace(go.Scatter(
+        fig.add_trace(Scatter(
             x=[r["alpha"] for r in part], y=[r["scale_id"] for r in part], mode="markers",
             name=label("wave", w), marker={"size": 10, "color": palette[i % len(palette)]},
             error_x={"type": "data", "symmetric": False,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 from dash import html
-from plotly.subplots import make_subplots
 
 from dashboard.components import Chart, chart_card
+from dashboard.figures import Figure, Scatter, make_subplots
 from dashboard.pages import common
 from dashboard.queries import group_change
 from dashboard.style import OKABE_ITO, colour_for, figure_layout, label
@@ -45,7 +44,7 @@ def _groups(rows, dim):
 
 
 def _band(fig, xs, low, high, colour, row, name):
-    fig.add_trace(go.Scatter(
+    fig.add_trace(Scatter(
         x=xs + xs[::-1], y=high + low[::-1], fill="toself", fillcolor=colour, opacity=0.18,
         line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=name,
     ), row=row, col=1)
@@ -95,7 +94,7 @@ def build_quarter(app_ctx, state) -> Chart:
                 if len(run) > 1:
                     _band(fig, [q for q, _ in run], [p[lo] for _, p in run],
                           [p[hi] for _, p in run], colour, row_i, name)
-            fig.add_trace(go.Scatter(
+            fig.add_trace(Scatter(
                 x=quarters, y=ys, mode="lines+markers", name=name, legendgroup=name,
                 showlegend=row_i == 1, line={"color": colour, "width": 2},
                 marker={"size": 6}, connectgaps=False,
@@ -143,13 +142,13 @@ def build_sustained(app_ctx, state) -> Chart:
         return Chart(title=title, empty=common.too_few("matched pairs", m) if rows else
                      "No cohorts match these filters.", records=records, columns=COLUMNS,
                      filename=filename)
-    fig = go.Figure()
+    fig = Figure()
     for key, group in _groups(rows, dim).items():
         colour = colour_for(dim, key) if dim else OKABE_ITO["blue"]
         name = label(dim, key) if dim else key
         pts = [r for r in group if not r["suppressed"]]
         pts.sort(key=lambda r: months.get(r["wave_to"], 99))
-        fig.add_trace(go.Scatter(
+        fig.add_trace(Scatter(
             x=[months.get(r["wave_to"]) for r in pts], y=[r["mean_change"] for r in pts],
             mode="lines+markers", name=name, line={"color": colour, "width": 2},
             marker={"size": 9},
