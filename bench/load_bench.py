@@ -130,6 +130,8 @@ def _phase(users: list[SimulatedUser], pages: dict[str, list[dict]], options: di
         nonlocal errors
         rng = random.Random(user_seed)
         page = rng.choice(page_keys)
+        # People arrive over the first reading interval, not all in the same millisecond.
+        time.sleep(rng.uniform(0, think[1]))
         with ThreadPoolExecutor(max_workers=max(len(c) for c in pages.values())) as browser:
             while time.monotonic() < deadline and len(latencies) < MAX_REQUESTS:
                 if rng.random() > STAY_ON_PAGE:
