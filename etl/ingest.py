@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from etl import load
@@ -168,6 +169,33 @@ def _arrow(series: pd.Series) -> pa.Array:
     """A parsed text column as an Arrow array (no copy for Arrow-backed strings)."""
     array = pa.array(series, from_pandas=True)
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _cohort_dates(cohort_ids: pd.Series, cohorts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's cohort start and end (NaT for an unknown cohort), looked up by position."""
+    known = pa.array(cohorts["cohort_id"], pa.string())
+    position = pc.index_in(_arrow(cohort_ids), value_set=known)
+    # An unknown cohort gets -1: the NaT appended at the end of each list.
+    index = pc.fill_null(position, -1).to_numpy(zero_copy_only=False)
+    nat = np.array(["NaT"], dtype="datetime64[ns]")
+    starts = np.concatenate([cohorts["cohort_start"].to_numpy("datetime64[ns]"), nat])
+    ends = np.concatenate([cohorts["cohort_end"].to_numpy("datetime64[ns]"), nat])
+    return starts[index], ends[index]
+
+
+def _kept_numbers(
+    table: pa.Table, frame: pd.DataFrame, column: str, keep: np.ndarray, keep_arrow: pa.Array
+) -> pa.ChunkedArray | pa.Array:
+    """A numeric column's loaded rows as Arrow: straight from the file's column when it was
+    read as numbers (blanks are already nulls), else from the parsed values (NaN -> null)."""
+    if column in table.column_names:
+        source = table.column(column)
+        if pa.types.is_floating(source.type) or pa.types.is_integer(source.type):
+            kept = pc.cast(source, pa.float64()).filter(keep_arrow)
+            if not pc.any(pc.is_nan(kept)).as_py():  # a literal "NaN" means blank, i.e. null
+                # One contiguous array: DuckDB appends columns whose chunks differ at half speed.
+                return kept.combine_chunks()
+    return pa.array(frame[column].to_numpy()[keep], from_pandas=True)
 
 
 class _Run:
@@ -324,9 +352,7 @@ class _Run:
         self.step(source, "validating")
         frame, failures = parse(table, RESPONSES, item_columns=instrument.items)
         cohorts = load.known_cohorts(self.warehouse.con)
-        dates = frame[["cohort_id"]].merge(cohorts, on="cohort_id", how="left")
-        frame["cohort_start"] = dates["cohort_start"].to_numpy().astype("datetime64[ns]")
-        frame["cohort_end"] = dates["cohort_end"].to_numpy().astype("datetime64[ns]")
+        frame["cohort_start"], frame["cohort_end"] = _cohort_dates(frame["cohort_id"], cohorts)
         row_schema = responses_schema(instrument, cohorts["cohort_id"].tolist())
         row_columns = list(row_schema.columns)
         failures = pd.concat(
@@ -379,14 +405,10 @@ class _Run:
                     column: _arrow(frame[column]).filter(keep_arrow).dictionary_encode()
                     for column in ("cohort_id", "wave", "audience")
                 },
+                "completed_at": pa.array(frame["completed_at"].to_numpy()[keep], from_pandas=True),
                 **{
-                    column: pa.array(frame[column].to_numpy()[keep], from_pandas=True)
-                    for column in (
-                        "completed_at",
-                        "years_experience",
-                        "duration_seconds",
-                        *instrument.items,
-                    )
+                    column: _kept_numbers(table, frame, column, keep, keep_arrow)
+                    for column in ("years_experience", "duration_seconds", *instrument.items)
                 },
                 **{
                     f"score_{scale_id}": pa.array(scores[keep], from_pandas=True)

@@ -119,8 +119,14 @@ def _utf8_bytes(data: bytes) -> bytes:
     return data
 
 
+def _first_line(text: bytes) -> bytes:
+    """The header line, without copying the rest of a large file."""
+    end = text.find(b"\n")
+    return text if end < 0 else text[:end]
+
+
 def _header(text: bytes, delimiter: str) -> list[str]:
-    first_line = text.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    first_line = _first_line(text).decode("utf-8").rstrip("\r")
     try:
         return next(csv.reader([first_line], delimiter=delimiter), [])
     except csv.Error as error:  # e.g. a stray carriage return inside the header
@@ -151,9 +157,9 @@ def read_csv_bytes(data: bytes, numeric_columns: frozenset[str] = frozenset()) -
     """Parse CSV (or TSV) bytes; columns named in numeric_columns are read as float64 when
     every value is a number, every other column as text."""
     text = _utf8_bytes(data)
-    if not text.strip():
+    if not text or text.isspace():
         raise FileRejected("the file is empty", "Export it again with a header and data rows.")
-    first_line = text.split(b"\n", 1)[0]
+    first_line = _first_line(text)
     delimiter = "\t" if first_line.count(b"\t") > first_line.count(b",") else ","
     header = _check_header(_header(text, delimiter))
     read = pa_csv.ReadOptions(column_names=header, skip_rows=1, block_size=16 << 20)

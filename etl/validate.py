@@ -138,19 +138,33 @@ def _text(array: pyarrow.ChunkedArray) -> pyarrow.ChunkedArray:
     return pc.if_else(pc.equal(trimmed, ""), None, trimmed)
 
 
-def _numbers(array: pyarrow.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Values as float64 and a mask of values that are present but not numbers."""
+def _numbers(
+    array: pyarrow.ChunkedArray, out: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Values as float64 (written into ``out`` when given) and a mask of values that are present
+    but not numbers."""
     if pyarrow.types.is_floating(array.type) or pyarrow.types.is_integer(array.type):
-        values = pc.cast(array, pyarrow.float64()).to_numpy(zero_copy_only=False)
+        values = _float64(pc.cast(array, pyarrow.float64()), out)
         return values, np.zeros(len(values), dtype=bool)
     text = _text(array)
     try:
-        values = pc.cast(text, pyarrow.float64())
-        return values.to_numpy(zero_copy_only=False), np.zeros(len(text), dtype=bool)
+        values = _float64(pc.cast(text, pyarrow.float64()), out)
+        return values, np.zeros(len(text), dtype=bool)
     except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError):
         is_number = pc.fill_null(pc.match_substring_regex(text, NUMBER), True)
-        values = pc.cast(pc.if_else(is_number, text, None), pyarrow.float64())
-        return values.to_numpy(zero_copy_only=False), ~is_number.to_numpy(zero_copy_only=False)
+        values = _float64(pc.cast(pc.if_else(is_number, text, None), pyarrow.float64()), out)
+        return values, ~is_number.to_numpy(zero_copy_only=False)
+
+
+def _float64(array: pyarrow.ChunkedArray, out: np.ndarray | None) -> np.ndarray:
+    """A float64 Arrow column as numpy, nulls as NaN, chunk by chunk into ``out`` if given."""
+    if out is None:
+        return array.to_numpy(zero_copy_only=False)
+    start = 0
+    for chunk in array.chunks:
+        out[start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+        start += len(chunk)
+    return out
 
 
 def _dates(array: pyarrow.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -181,9 +195,14 @@ def _booleans(array: pyarrow.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
 def parse(
     table: pyarrow.Table, spec: TableSpec, item_columns: tuple[str, ...] = ()
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Typed columns, and the failures of values that are missing or of the wrong type."""
+    """Typed columns, and the failures of values that are missing or of the wrong type.
+
+    The item columns share one column-major float64 block, so the frame holds them without
+    pandas copying 44 million values to consolidate them, and scoring reads them as views."""
     n_rows = table.num_rows
     typed: dict[str, object] = {}
+    items = np.empty((n_rows, len(item_columns)), dtype=np.float64, order="F")
+    item_position = {column: position for position, column in enumerate(item_columns)}
     failures: list[pd.DataFrame] = []
     raw_text: dict[str, pyarrow.ChunkedArray] = {}
 
@@ -198,14 +217,22 @@ def parse(
             )
 
     for column in spec.columns + tuple(item_columns):
+        if column in item_position:
+            array = table.column(column) if column in table.column_names else None
+            values = items[:, item_position[column]]
+            if array is None:
+                values[:] = np.nan
+            else:
+                fail(column, "value_is_a_number", _numbers(array, out=values)[1])
+            continue
         if column not in table.column_names:
-            if column in spec.numbers or column in item_columns:
+            if column in spec.numbers:
                 typed[column] = np.full(n_rows, np.nan)
             else:
                 typed[column] = pd.Series([None] * n_rows, dtype="str")
             continue
         array = table.column(column)
-        if column in spec.numbers or column in item_columns:
+        if column in spec.numbers:
             values, bad = _numbers(array)
             fail(column, "value_is_a_number", bad)
             missing = np.isnan(values) & ~bad
@@ -227,6 +254,10 @@ def parse(
             fail(column, "value_is_present", missing)
         typed[column] = values
     frame = pd.DataFrame(typed)
+    if item_columns:
+        frame = pd.concat(
+            [frame, pd.DataFrame(items, columns=list(item_columns), copy=False)], axis=1
+        )
     failure_frame = (
         pd.concat(failures, ignore_index=True)
         if failures

@@ -97,3 +97,30 @@ def test_scale_not_asked_at_a_wave_gets_no_score_row(tmp_path):
     run([folder], db)
     assert query(db, "SELECT scale_id FROM scale_scores") == [("CONF",)]
     assert query(db, "SELECT items_missing_share FROM responses") == [(0.0,)]
+
+
+def test_item_written_as_nan_is_stored_and_scored_as_unanswered(tmp_path):
+    from tests.etl.helpers import query, run, write_dataset
+
+    # Some exports write NaN for a blank; it must be a NULL answer, never a NaN score.
+    rows = ["A1,C1,pre,2024-03-01,educator,5,2,2,3,2,NaN,4,4,3"]
+    folder = write_dataset(tmp_path / "export", rows=rows)
+    db = tmp_path / "a.duckdb"
+    run([folder], db)
+    assert query(db, "SELECT CONF_05 IS NULL, answered_CONF, score_CONF FROM responses") == [
+        (True, 4, 2.25)
+    ]
+
+
+def test_loaded_item_answers_are_exactly_the_answers_in_the_file(tmp_path):
+    from tests.etl.helpers import GOOD_ROWS, query, run, write_dataset
+
+    folder = write_dataset(tmp_path / "export")
+    db = tmp_path / "a.duckdb"
+    run([folder], db)
+    stored = query(db, "SELECT source_row, CONF_01, CONF_02, BURN_03 FROM responses ORDER BY 1")
+    expected = []
+    for number, line in enumerate(GOOD_ROWS, start=2):
+        cells = line.split(",")
+        expected.append((number, *[float(cells[i]) if cells[i] else None for i in (6, 7, 13)]))
+    assert stored == expected
