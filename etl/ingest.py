@@ -21,10 +21,18 @@ import yaml
 
 from etl import load
 from etl.platforms import PLATFORM_SUFFIXES
-from etl.privacy import Pseudonymiser, load_or_create_key
+from etl.privacy import Pseudonymiser, load_or_create_key, normalise_codes
 from etl.read import FileRejected, discover, file_sha256, read_file_bytes, read_table
 from etl.score import score_responses
-from etl.validate import TableSpec, Validated, check_columns, parse, schema_failures, split
+from etl.validate import (
+    TableSpec,
+    Validated,
+    check_columns,
+    item_block,
+    parse,
+    schema_failures,
+    split,
+)
 from schemas.contract import (
     COHORT_OPTIONAL_COLUMNS,
     COHORT_REQUIRED_COLUMNS,
@@ -171,6 +179,15 @@ def _arrow(series: pd.Series) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
+def _categorical(codes: pa.DictionaryArray) -> pd.Categorical:
+    """Dictionary-encoded text as a pandas Categorical, without turning the distinct values into
+    Python strings (``DictionaryArray.to_pandas`` does, about 1 s per million)."""
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    categories = pd.Index(pd.array(codes.dictionary, dtype=text))
+    positions = pc.fill_null(codes.indices, -1).to_numpy(zero_copy_only=False)
+    return pd.Categorical.from_codes(positions, categories=categories, validate=False)
+
+
 def _cohort_dates(cohort_ids: pd.Series, cohorts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Each row's cohort start and end (NaT for an unknown cohort), looked up by position."""
     known = pa.array(cohorts["cohort_id"], pa.string())
@@ -183,19 +200,24 @@ def _cohort_dates(cohort_ids: pd.Series, cohorts: pd.DataFrame) -> tuple[np.ndar
     return starts[index], ends[index]
 
 
-def _kept_numbers(
-    table: pa.Table, frame: pd.DataFrame, column: str, keep: np.ndarray, keep_arrow: pa.Array
-) -> pa.ChunkedArray | pa.Array:
-    """A numeric column's loaded rows as Arrow: straight from the file's column when it was
-    read as numbers (blanks are already nulls), else from the parsed values (NaN -> null)."""
-    if column in table.column_names:
-        source = table.column(column)
-        if pa.types.is_floating(source.type) or pa.types.is_integer(source.type):
-            kept = pc.cast(source, pa.float64()).filter(keep_arrow)
-            if not pc.any(pc.is_nan(kept)).as_py():  # a literal "NaN" means blank, i.e. null
-                # One contiguous array: DuckDB appends columns whose chunks differ at half speed.
-                return kept.combine_chunks()
-    return pa.array(frame[column].to_numpy()[keep], from_pandas=True)
+def _kept_numbers(values: np.ndarray, keep: np.ndarray) -> pa.Array:
+    """A numeric column's loaded rows as Arrow; blank (NaN) is null."""
+    kept = values[keep]
+    return pa.array(kept, mask=np.isnan(kept))
+
+
+def _kept_items(items: np.ndarray, names: tuple[str, ...], keep: np.ndarray) -> dict[str, pa.Array]:
+    """The loaded rows of each item column as Arrow arrays over the ``items`` block itself:
+    the kept rows move to the top of each column in place and are wrapped without a copy, so
+    the answers are not copied again on their way to DuckDB (fresh memory is slow to touch).
+    Overwrites ``items``."""
+    count = int(np.count_nonzero(keep))
+    arrays = {}
+    for position, name in enumerate(names):
+        column = items[:, position]
+        column[:count] = column[keep]
+        arrays[name] = pa.array(column[:count], mask=np.isnan(column[:count]))
+    return arrays
 
 
 class _Run:
@@ -350,7 +372,13 @@ class _Run:
             table, RESPONSES, known_items=instrument.items, drop=self.options.drop
         )
         self.step(source, "validating")
-        frame, failures = parse(table, RESPONSES, item_columns=instrument.items)
+        items = item_block(table.num_rows, len(instrument.items))
+        frame, failures = parse(table, RESPONSES, item_columns=instrument.items, items=items)
+        # One participant is one normalised code ("a 1" is "A1"): the duplicate rule and the
+        # keyed hash both see the code as normalised.
+        codes = normalise_codes(_arrow(frame["participant_code"]))
+        frame["participant_code"] = _categorical(codes)
+        hashed_codes = self.pseudonymiser.hash_codes_in_background(codes)  # while we validate
         cohorts = load.known_cohorts(self.warehouse.con)
         frame["cohort_start"], frame["cohort_end"] = _cohort_dates(frame["cohort_id"], cohorts)
         row_schema = responses_schema(instrument, cohorts["cohort_id"].tolist())
@@ -366,7 +394,7 @@ class _Run:
         if prepared is not None:
             failures = prepared.row_failures(frame, failures, instrument)
         self.step(source, "pseudonymising")
-        participant_ids = self.pseudonymiser.hash_array(table.column("participant_code"))
+        participant_ids = hashed_codes()
         if prepared is not None and prepared.linker is not None:
             clean = np.ones(len(frame), dtype=bool)
             clean[failures["row"].to_numpy(dtype=np.int64)] = False
@@ -396,6 +424,9 @@ class _Run:
         validated = split(frame, failures, table, self.pseudonymiser.hash_one, first_row)
         self.step(source, "scoring")
         scored = score_responses(frame, instrument)
+        # From here on the item block is reused for the loaded rows (``_kept_items``): the
+        # frame's item columns, views of it, go.
+        frame = frame.drop(columns=list(instrument.items))
         keep = validated.keep
         keep_arrow = pa.array(keep)
         rows = pa.table(
@@ -407,9 +438,10 @@ class _Run:
                 },
                 "completed_at": pa.array(frame["completed_at"].to_numpy()[keep], from_pandas=True),
                 **{
-                    column: _kept_numbers(table, frame, column, keep, keep_arrow)
-                    for column in ("years_experience", "duration_seconds", *instrument.items)
+                    column: _kept_numbers(frame[column].to_numpy(), keep)
+                    for column in ("years_experience", "duration_seconds")
                 },
+                **_kept_items(items, instrument.items, keep),
                 **{
                     f"score_{scale_id}": pa.array(scores[keep], from_pandas=True)
                     for scale_id, (scores, _) in scored.scores.items()

@@ -8,19 +8,26 @@ can recompute the hash, and without it new waves can no longer be linked to earl
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import secrets
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.keyed_hash import HEX_DIGEST_CHARS, KeyedHash
+
 KEY_BYTES = 32
-SHA256_BLOCK = 64
+# Below this many distinct codes, hashing takes less than forking a helper process.
+BACKGROUND_HASHING_MIN_CODES = 20_000
 
 
 def default_key_path() -> Path:
@@ -51,38 +58,90 @@ def normalise_code(code: str) -> str:
     return re.sub(r"\s+", "", code).upper()
 
 
+def _feed(helper: subprocess.Popen, message: bytes) -> None:
+    """Write the helper's whole input, then close it (the helper reads to the end)."""
+    try:
+        helper.stdin.write(message)
+        helper.stdin.close()
+    except (BrokenPipeError, OSError):  # the helper died: `result` hashes here instead
+        pass
+
+
 class Pseudonymiser:
-    """HMAC-SHA256 of participant codes (RFC 2104), with the key's pads hashed once."""
+    """HMAC-SHA256 of participant codes (RFC 2104), keyed with the pseudonymisation key."""
 
     def __init__(self, key: bytes):
-        padded = (
-            key.ljust(SHA256_BLOCK, b"\0")
-            if len(key) <= SHA256_BLOCK
-            else hashlib.sha256(key).digest().ljust(SHA256_BLOCK, b"\0")
-        )
-        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in padded))
-        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in padded))
+        self._key = key
+        self._hash = KeyedHash(key)
 
     def _digest(self, normalised: str) -> str:
-        inner = self._inner.copy()
-        inner.update(normalised.encode("utf-8"))
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
+        return self._hash.hexdigest(normalised)
 
     def hash_one(self, code: str) -> str:
         return self._digest(normalise_code(code))
 
+    def hash_codes(self, normalised: pa.DictionaryArray) -> pa.DictionaryArray:
+        """Hash codes already normalised by ``normalise_codes``: each distinct code once."""
+        return self._with_digests(normalised, self._hex(normalised.dictionary.to_pylist()))
+
+    def hash_codes_in_background(
+        self, normalised: pa.DictionaryArray
+    ) -> Callable[[], pa.DictionaryArray]:
+        """``hash_codes``, computed by a helper process (``etl.keyed_hash``) while this one goes
+        on: HMAC in Python holds the interpreter lock, the helper uses the second core. Returns
+        a function that waits for the hashes. Small columns are hashed here; if the helper
+        fails, the codes are hashed here after all."""
+        codes = normalised.dictionary.to_pylist()
+        if len(codes) < BACKGROUND_HASHING_MIN_CODES:
+            hashed = self.hash_codes(normalised)
+            return lambda: hashed
+        helper = subprocess.Popen(
+            [sys.executable, "-m", "etl.keyed_hash"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        message = "\n".join([self._key.hex(), *codes]).encode("utf-8")
+        writer = threading.Thread(target=_feed, args=(helper, message), daemon=True)
+        writer.start()
+
+        def result() -> pa.DictionaryArray:
+            hexed = helper.stdout.read()
+            writer.join()
+            if helper.wait() != 0 or len(hexed) != HEX_DIGEST_CHARS * len(codes):
+                hexed = self._hex(codes)
+            return self._with_digests(normalised, hexed)
+
+        return result
+
+    def _hex(self, codes: list[str]) -> bytes:
+        return self._hash.hexdigests(codes)
+
+    @staticmethod
+    def _with_digests(normalised: pa.DictionaryArray, hexed: bytes) -> pa.DictionaryArray:
+        large = len(hexed) >= 2**31  # 32-bit string offsets end at 2 GiB
+        width = np.int64 if large else np.int32
+        offsets = np.arange(0, len(hexed) + 1, HEX_DIGEST_CHARS, dtype=width)
+        kind = pa.LargeStringArray if large else pa.StringArray
+        digests = kind.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(hexed))
+        return pa.DictionaryArray.from_arrays(normalised.indices, digests)
+
     def hash_array(self, codes: pa.ChunkedArray | pa.Array) -> pa.DictionaryArray:
         """Hash a column of codes, each distinct normalised code once; blanks stay null."""
-        if isinstance(codes, pa.ChunkedArray):
-            codes = codes.combine_chunks()
-        raw = codes.dictionary_encode()
-        normalised = pc.utf8_upper(pc.replace_substring_regex(raw.dictionary, r"\s+", ""))
-        distinct = normalised.dictionary_encode()
-        hashed = [self._digest(code) for code in distinct.dictionary.to_pylist()]
-        indices = pc.take(distinct.indices, raw.indices)
-        return pa.DictionaryArray.from_arrays(indices, pa.array(hashed, pa.string()))
+        return self.hash_codes(normalise_codes(codes))
+
+
+def normalise_codes(codes: pa.ChunkedArray | pa.Array) -> pa.DictionaryArray:
+    """``normalise_code`` for a whole column of text, dictionary-encoded so that each distinct
+    code is worked on once; a code that normalises to nothing is null (blank)."""
+    if isinstance(codes, pa.ChunkedArray):
+        codes = codes.combine_chunks()
+    raw = codes.dictionary_encode()
+    normalised = pc.utf8_upper(pc.replace_substring_regex(raw.dictionary, r"\s+", ""))
+    normalised = pc.if_else(pc.equal(normalised, ""), None, normalised)
+    distinct = normalised.dictionary_encode()
+    return pa.DictionaryArray.from_arrays(
+        pc.take(distinct.indices, raw.indices), distinct.dictionary
+    )
 
 
 # --- The personal-data guard -------------------------------------------------------------

@@ -192,16 +192,26 @@ def _booleans(array: pyarrow.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     return is_true, present & ~is_true & ~is_false
 
 
+def item_block(n_rows: int, n_items: int) -> np.ndarray:
+    """Room for the item answers: rows x items, column-major (each item contiguous)."""
+    return np.empty((n_rows, n_items), dtype=np.float64, order="F")
+
+
 def parse(
-    table: pyarrow.Table, spec: TableSpec, item_columns: tuple[str, ...] = ()
+    table: pyarrow.Table,
+    spec: TableSpec,
+    item_columns: tuple[str, ...] = (),
+    items: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Typed columns, and the failures of values that are missing or of the wrong type.
 
-    The item columns share one column-major float64 block, so the frame holds them without
-    pandas copying 44 million values to consolidate them, and scoring reads them as views."""
+    The item columns are written into one column-major float64 block (``items``, from
+    ``item_block``, if the caller wants to keep it) that the frame's item columns are views of:
+    pandas does not copy 44 million answers to consolidate them, and scoring reads views."""
     n_rows = table.num_rows
     typed: dict[str, object] = {}
-    items = np.empty((n_rows, len(item_columns)), dtype=np.float64, order="F")
+    if items is None:
+        items = item_block(n_rows, len(item_columns))
     item_position = {column: position for position, column in enumerate(item_columns)}
     failures: list[pd.DataFrame] = []
     raw_text: dict[str, pyarrow.ChunkedArray] = {}

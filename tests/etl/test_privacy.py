@@ -114,3 +114,37 @@ def test_same_key_links_waves_across_runs_and_another_key_does_not(tmp_path, mon
     third = tmp_path / "3.duckdb"
     run([folder], third)
     assert query(first, sql) != query(third, sql)
+
+
+def _many_codes(count: int):
+    import pyarrow as pa
+
+    return pa.array([f"code {number:06d}" if number % 97 else None for number in range(count)])
+
+
+def test_large_columns_are_hashed_by_the_helper_process_exactly_as_here():
+    from etl.privacy import BACKGROUND_HASHING_MIN_CODES, normalise_codes
+
+    key = bytes(range(32))
+    codes = normalise_codes(_many_codes(BACKGROUND_HASHING_MIN_CODES + 500))
+    pseudonymiser = Pseudonymiser(key)
+    in_background = pseudonymiser.hash_codes_in_background(codes)()
+    assert in_background.to_pylist() == pseudonymiser.hash_codes(codes).to_pylist()
+    first = codes.dictionary[0].as_py()
+    assert first == "CODE000001"
+    assert in_background.dictionary[0].as_py() == hmac.new(key, first.encode(), hashlib.sha256).hexdigest()
+    assert in_background[0].as_py() is None  # a blank code stays blank
+
+
+def test_if_the_helper_process_fails_the_codes_are_hashed_here(monkeypatch):
+    import sys
+
+    from etl.privacy import BACKGROUND_HASHING_MIN_CODES, normalise_codes
+
+    codes = normalise_codes(_many_codes(BACKGROUND_HASHING_MIN_CODES + 10))
+    pseudonymiser = Pseudonymiser(b"k" * 32)
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # a helper that exits with 1 at once
+    assert (
+        pseudonymiser.hash_codes_in_background(codes)().to_pylist()
+        == pseudonymiser.hash_codes(codes).to_pylist()
+    )

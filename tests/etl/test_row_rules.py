@@ -101,6 +101,17 @@ def test_duplicate_participant_cohort_wave_quarantines_every_copy(tmp_path):
     assert all(row[1] == ["one_response_per_participant_cohort_wave"] for row in rows)
 
 
+def test_codes_differing_only_in_case_or_blanks_are_one_participant(tmp_path):
+    # "a 1" and "A1" get the same keyed hash, so two rows with them at one wave are duplicates.
+    copy = "a 1" + GOOD_ROWS[0][2:]
+    folder = write_dataset(tmp_path / "export", rows=(*GOOD_ROWS, copy))
+    db = tmp_path / "a.duckdb"
+    (responses,) = responses_report(run([folder], db))
+    assert (responses.rows_loaded, responses.rows_quarantined) == (4, 2)
+    assert query(db, "SELECT count(*) FROM (SELECT participant_id, cohort_id, wave FROM "
+                     "responses GROUP BY ALL HAVING count(*) > 1)") == [(0,)]
+
+
 def test_row_breaking_several_rules_lists_every_reason(tmp_path):
     row = "Z1,C9,mid,2024-03-01,teacher,5,9,2,3,2,4,4,4,3"
     folder = write_dataset(tmp_path / "export", rows=(*GOOD_ROWS, row))
