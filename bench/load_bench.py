@@ -103,6 +103,16 @@ class SimulatedUser:
         return (time.perf_counter() - started) * 1000, ok
 
 
+def _peak_rss_mib(pid: int) -> float | None:
+    """The server process's peak resident memory (Linux), in MiB."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    return round(int(found.group(1)) / 1024, 1) if found else None
+
+
 def _chart_callbacks(user: SimulatedUser) -> dict[str, list[dict]]:
     """Per page, the callbacks whose only input is the filter state: what a filter change on
     that page triggers. Chart names start with their page's key (``explorer-heatmap``)."""
@@ -218,6 +228,7 @@ def run() -> dict:
         reading = _phase(users, pages, options, SECONDS, THINK_SECONDS, seed=1)
         capacity = _phase(users, pages, options, CAPACITY_SECONDS, (0.0, 0.0), seed=2) \
             if CAPACITY_SECONDS > 0 else None
+        server_peak_mib = _peak_rss_mib(server.pid)
     finally:
         server.terminate()
         server.wait(30)
@@ -226,6 +237,7 @@ def run() -> dict:
         "think_seconds": f"{THINK_SECONDS[0]:g}-{THINK_SECONDS[1]:g}",
         **reading,
         "target_p95_ms": 500,
+        "server_peak_rss_mib": server_peak_mib,
         **({f"capacity_{key}": value for key, value in capacity.items()
             if key in ("requests_per_second", "page_updates_per_second", "errors", "p95_ms")}
            if capacity else {}),

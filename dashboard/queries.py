@@ -303,6 +303,7 @@ SELECT c.audience, c.scale_id, count(DISTINCT c.cidx) AS cohorts, sum(c.n)::BIGI
 FROM memory.pair_cube AS c JOIN memory.cohort_dim AS d USING (cidx)
 WHERE c.wave_from = 'pre' AND c.wave_to = 'post' AND {where}
 GROUP BY ALL
+ORDER BY c.scale_id, c.audience
 """
 SQL_INGEST_RUNS = f"""
 SELECT run_id, source, kind, status, rows_read, rows_loaded, rows_quarantined, rows_replaced,
