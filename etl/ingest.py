@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import yaml
 
 from etl import load
+from etl.columns import each_column
 from etl.platforms import PLATFORM_SUFFIXES
 from etl.privacy import Pseudonymiser, load_or_create_key, normalise_codes
 from etl.read import FileRejected, discover, file_sha256, read_file_bytes, read_table
@@ -212,12 +213,13 @@ def _kept_items(items: np.ndarray, names: tuple[str, ...], keep: np.ndarray) -> 
     the answers are not copied again on their way to DuckDB (fresh memory is slow to touch).
     Overwrites ``items``."""
     count = int(np.count_nonzero(keep))
-    arrays = {}
-    for position, name in enumerate(names):
+
+    def compact(position: int) -> pa.Array:
         column = items[:, position]
         column[:count] = column[keep]
-        arrays[name] = pa.array(column[:count], mask=np.isnan(column[:count]))
-    return arrays
+        return pa.array(column[:count], mask=np.isnan(column[:count]))
+
+    return dict(zip(names, each_column(compact, range(len(names))), strict=True))
 
 
 class _Run:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from etl.columns import each_column
 from schemas.instrument import Instrument, Scale
 
 MISSINGNESS_FLAG_SHARE = 0.2
@@ -67,15 +68,21 @@ def score_responses(frame: pd.DataFrame, instrument: Instrument) -> Scored:
     asked_items = np.zeros(n_rows, dtype=np.int64)
     answered_items = np.zeros(n_rows, dtype=np.int64)
     straightlining = np.zeros(n_rows, dtype=bool)
-    for scale in instrument.scales:
+
+    def one_scale(scale: Scale) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         raw = _item_columns(frame, scale)
         scale_scores, answered = score_scale(raw, scale)
+        return scale_scores, answered, straightlined(raw) if scale.reverse else None
+
+    for scale, (scale_scores, answered, same_answers) in zip(
+        instrument.scales, each_column(one_scale, instrument.scales), strict=True
+    ):
         scores[scale.id] = (scale_scores, answered)
         asked = answered > 0
         asked_items += np.where(asked, scale.n_items, 0)
         answered_items += answered
-        if scale.reverse:
-            straightlining |= asked & straightlined(raw)
+        if same_answers is not None:
+            straightlining |= asked & same_answers
     with np.errstate(invalid="ignore", divide="ignore"):
         missing_share = np.where(
             asked_items > 0, 1 - answered_items / np.maximum(asked_items, 1), 1.0

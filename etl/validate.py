@@ -18,6 +18,7 @@ import pandera.pandas as pa
 import pyarrow as pyarrow
 import pyarrow.compute as pc
 
+from etl.columns import each_column
 from etl.privacy import find_personal_data
 from etl.read import FileRejected
 from schemas.tables import describe
@@ -226,15 +227,15 @@ def parse(
                 pd.DataFrame({"row": rows, "rule": rule, "column": column, "value": values})
             )
 
-    for column in spec.columns + tuple(item_columns):
-        if column in item_position:
-            array = table.column(column) if column in table.column_names else None
-            values = items[:, item_position[column]]
-            if array is None:
-                values[:] = np.nan
-            else:
-                fail(column, "value_is_a_number", _numbers(array, out=values)[1])
-            continue
+    def item_values(column: str) -> np.ndarray | None:
+        """Write an item column into its place in the block; its not-a-number mask."""
+        values = items[:, item_position[column]]
+        if column not in table.column_names:
+            values[:] = np.nan
+            return None
+        return _numbers(table.column(column), out=values)[1]
+
+    for column in spec.columns:
         if column not in table.column_names:
             if column in spec.numbers:
                 typed[column] = np.full(n_rows, np.nan)
@@ -263,6 +264,9 @@ def parse(
         if column in spec.required and column not in spec.nullable:
             fail(column, "value_is_present", missing)
         typed[column] = values
+    for column, bad in zip(item_columns, each_column(item_values, item_columns), strict=True):
+        if bad is not None:
+            fail(column, "value_is_a_number", bad)
     frame = pd.DataFrame(typed)
     if item_columns:
         frame = pd.concat(

@@ -1,0 +1,27 @@
+"""Work on many columns at once, on every core.
+
+numpy and Arrow release the interpreter lock while they work through a whole column, so the
+item columns of a large file (44 of them in the benchmark) are converted, scored and compacted
+by a small pool of threads instead of one after another. Results come back in input order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+_POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="attune-columns")
+
+
+def each_column(work: Callable[[Item], Result], columns: Iterable[Item]) -> list[Result]:
+    """``[work(column) for column in columns]``, the calls spread over the worker threads."""
+    columns = list(columns)
+    if WORKERS == 1 or len(columns) < 2:
+        return [work(column) for column in columns]
+    return list(_POOL.map(work, columns))
