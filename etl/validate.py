@@ -289,26 +289,31 @@ def schema_failures(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataF
     1,000,000-row file broke a rule.) Types and presence were settled by `parse`, and blanks
     pass value checks, as in Pandera's nullable columns.
     """
-    parts = []
-    for name, column in schema.columns.items():
-        if name not in frame:
-            continue
+
+    def column_failures(name: str) -> list[pd.DataFrame]:
         series = frame[name]
-        values = series.to_numpy()
-        for check in column.checks:
+        found = []
+        for check in schema.columns[name].checks:
             output = check(series).check_output  # nulls are dropped: index = row positions
             failing = output.index.to_numpy()[~output.to_numpy(dtype=bool)]
             if len(failing):
-                parts.append(
+                found.append(
                     pd.DataFrame(
                         {
                             "row": failing,
                             "rule": check.name,
                             "column": name,
-                            "value": values[failing],
+                            "value": series.take(failing).to_numpy(),
                         }
                     )
                 )
+        return found
+
+    names = [name for name in schema.columns if name in frame]
+    per_column: list[list[pd.DataFrame]] = []
+    if names:  # the first check registers Pandera's backends: once, before the threads start
+        per_column = [column_failures(names[0]), *each_column(column_failures, names[1:])]
+    parts = [part for found in per_column for part in found]
     for check in schema.checks:
         output = check(frame).check_output
         failing = np.flatnonzero(~output.to_numpy(dtype=bool))
