@@ -192,7 +192,10 @@ def _categorical(codes: pa.DictionaryArray) -> pd.Categorical:
 def _cohort_dates(cohort_ids: pd.Series, cohorts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Each row's cohort start and end (NaT for an unknown cohort), looked up by position."""
     known = pa.array(cohorts["cohort_id"], pa.string())
-    position = pc.index_in(_arrow(cohort_ids), value_set=known)
+    ids = _arrow(cohort_ids)
+    if not pa.types.is_dictionary(ids.type):
+        ids = ids.dictionary_encode()
+    position = pc.take(pc.index_in(ids.dictionary, value_set=known), ids.indices)
     # An unknown cohort gets -1: the NaT appended at the end of each list.
     index = pc.fill_null(position, -1).to_numpy(zero_copy_only=False)
     nat = np.array(["NaT"], dtype="datetime64[ns]")
@@ -380,6 +383,10 @@ class _Run:
         # keyed hash both see the code as normalised.
         codes = normalise_codes(_arrow(frame["participant_code"]))
         frame["participant_code"] = _categorical(codes)
+        # Few distinct values: as categories, the duplicate and allowed-value rules and the load
+        # work on small integer codes instead of a million strings each.
+        for column in ("cohort_id", "wave", "audience"):
+            frame[column] = _categorical(_arrow(frame[column]).dictionary_encode())
         hashed_codes = self.pseudonymiser.hash_codes_in_background(codes)  # while we validate
         cohorts = load.known_cohorts(self.warehouse.con)
         frame["cohort_start"], frame["cohort_end"] = _cohort_dates(frame["cohort_id"], cohorts)
