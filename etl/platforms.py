@@ -141,7 +141,7 @@ def _delimited(data: bytes, check_names: bool = True) -> tuple[list[str], pa.Tab
     try:
         table = pa_csv.read_csv(
             pa.BufferReader(text),
-            pa_csv.ReadOptions(column_names=names, skip_rows=1, block_size=16 << 20),
+            pa_csv.ReadOptions(column_names=names, skip_rows=1, block_size=4 << 20),
             pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             pa_csv.ConvertOptions(
                 column_types={name: pa.string() for name in names},

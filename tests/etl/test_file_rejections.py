@@ -117,3 +117,24 @@ def test_invalid_instrument_is_rejected_naming_the_scale_and_key(tmp_path):
     instrument = report.files[0]
     assert instrument.kind == "instrument" and instrument.status == "rejected"
     assert "scale 'CONF'" in instrument.message and "'min'" in instrument.message
+
+
+@pytest.mark.parametrize(
+    ("where", "line"),
+    [("text column", 3), ("item column", 3), ("header", 1)],
+)
+def test_bytes_that_are_not_utf8_are_refused_naming_the_byte_and_line(tmp_path, where, line):
+    content = responses_csv(*GOOD_ROWS[:3]).encode("utf-8")
+    lines = content.split(b"\n")
+    if where == "text column":
+        lines[2] = lines[2].replace(b"educator", b"\xe9ducator")
+    elif where == "item column":
+        lines[2] = lines[2].replace(b",3,", b",\xff,", 1)
+    else:
+        lines[0] = lines[0].replace(b"audience", b"audi\xe8nce")
+    report, db = ingest_responses_text(tmp_path, b"\n".join(lines))
+    (responses,) = responses_report(report)
+    assert responses.status == "rejected"
+    assert "not UTF-8 text" in responses.message
+    assert f"on line {line})" in responses.message
+    assert query(db, "SELECT count(*) FROM responses") == [(0,)]
