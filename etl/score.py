@@ -29,35 +29,39 @@ class Scored:
     flag_speeding: np.ndarray
 
 
-def _item_columns(frame: pd.DataFrame, scale: Scale) -> list[np.ndarray]:
-    return [frame[item].to_numpy(dtype=np.float64) for item in scale.items]
+def _item_block(frame: pd.DataFrame, scale: Scale) -> np.ndarray:
+    """The scale's answers, rows x items (a view when the items are side by side)."""
+    return frame[list(scale.items)].to_numpy(dtype=np.float64)
+
+
+def _as_block(raw: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    return raw if isinstance(raw, np.ndarray) else np.column_stack(raw)
 
 
 def score_scale(raw: np.ndarray | list[np.ndarray], scale: Scale) -> tuple[np.ndarray, np.ndarray]:
     """Scores and items answered for one scale, from its raw items (rows x items, or columns)."""
-    columns = list(raw.T) if isinstance(raw, np.ndarray) else raw
-    answered = np.zeros(len(columns[0]), dtype=np.int64)
-    totals = np.zeros(len(columns[0]), dtype=np.float64)
-    for item, values in zip(scale.items, columns, strict=True):
-        present = ~np.isnan(values)
-        answered += present
-        keyed = scale.min + scale.max - values if item in scale.reverse else values
-        totals += np.where(present, keyed, 0.0)
+    block = _as_block(raw)
+    present = ~np.isnan(block)
+    answered = present.sum(axis=1)
+    keyed = np.where(present, block, 0.0)
+    for position, item in enumerate(scale.items):
+        if item in scale.reverse:  # reverse-keyed: value -> min + max - value
+            keyed[:, position] = np.where(
+                present[:, position], scale.min + scale.max - block[:, position], 0.0
+            )
     with np.errstate(invalid="ignore", divide="ignore"):
-        scores = totals / answered
+        scores = keyed.sum(axis=1) / answered
     scores[answered < scale.items_needed] = np.nan
     return scores, answered
 
 
 def straightlined(raw: np.ndarray | list[np.ndarray]) -> np.ndarray:
     """All answered items given the same raw answer (at least three answered)."""
-    columns = list(raw.T) if isinstance(raw, np.ndarray) else raw
-    highest, lowest = columns[0].copy(), columns[0].copy()
-    answered = np.zeros(len(columns[0]), dtype=np.int64)
-    for values in columns:
-        answered += ~np.isnan(values)
-        np.fmax(highest, values, out=highest)  # fmax/fmin skip NaN (unanswered items)
-        np.fmin(lowest, values, out=lowest)
+    block = _as_block(raw)
+    answered = (~np.isnan(block)).sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        highest = np.fmax.reduce(block, axis=1)  # fmax/fmin skip NaN (unanswered items)
+        lowest = np.fmin.reduce(block, axis=1)
     return (answered >= STRAIGHTLINE_MIN_ITEMS) & (highest == lowest)
 
 
@@ -70,7 +74,7 @@ def score_responses(frame: pd.DataFrame, instrument: Instrument) -> Scored:
     straightlining = np.zeros(n_rows, dtype=bool)
 
     def one_scale(scale: Scale) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        raw = _item_columns(frame, scale)
+        raw = _item_block(frame, scale)
         scale_scores, answered = score_scale(raw, scale)
         return scale_scores, answered, straightlined(raw) if scale.reverse else None
 
