@@ -46,7 +46,7 @@ def _python(code: str, *args: str) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def run(rounds: int = 3) -> dict:
+def run(rounds: int = 5) -> dict:
     dataset = bench_dataset()
     responses = dataset / "responses.csv"
     work = BENCH_DIR / "ingest"
@@ -72,6 +72,8 @@ def run(rounds: int = 3) -> dict:
         rows = figures["rows"]
     return {
         "rows": rows,
+        "rounds": rounds,
+        "ratio_per_round": [round(a / b, 2) for a, b in zip(attune, baseline, strict=True)],
         "baseline_seconds": median(baseline),
         "attune_seconds": median(attune),
         "ratio": median(attune) / median(baseline),
