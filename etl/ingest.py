@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import yaml
 
 from etl import load
-from etl.columns import each_column
+from etl.columns import each_column, in_background
 from etl.platforms import PLATFORM_SUFFIXES
 from etl.privacy import Pseudonymiser, load_or_create_key, normalise_codes
 from etl.read import FileRejected, discover, file_sha256, read_file_bytes, read_table
@@ -33,6 +33,7 @@ from etl.validate import (
     parse,
     schema_failures,
     split,
+    text_values,
 )
 from schemas.contract import (
     COHORT_OPTIONAL_COLUMNS,
@@ -178,6 +179,22 @@ def _arrow(series: pd.Series) -> pa.Array:
     """A parsed text column as an Arrow array (no copy for Arrow-backed strings)."""
     array = pa.array(series, from_pandas=True)
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+CATEGORY_COLUMNS = ("cohort_id", "wave", "audience")
+
+
+def _encode_keys(table: pa.Table) -> tuple[pa.DictionaryArray, dict[str, pa.DictionaryArray]]:
+    """The participant codes, normalised (one participant is one normalised code: "a 1" is
+    "A1", for the duplicate rule and the keyed hash alike), and the cohort, wave and audience
+    as dictionaries: with few distinct values, the rules and the load work on integer codes."""
+    codes = normalise_codes(text_values(table.column("participant_code")))
+    categories = {
+        column: text_values(table.column(column)).combine_chunks().dictionary_encode()
+        for column in CATEGORY_COLUMNS
+        if column in table.column_names
+    }
+    return codes, categories
 
 
 def _categorical(codes: pa.DictionaryArray) -> pd.Categorical:
@@ -377,16 +394,14 @@ class _Run:
             table, RESPONSES, known_items=instrument.items, drop=self.options.drop
         )
         self.step(source, "validating")
+        # The key columns are encoded on a background thread while the rest is parsed.
+        encoding = in_background(_encode_keys, table)
         items = item_block(table.num_rows, len(instrument.items))
         frame, failures = parse(table, RESPONSES, item_columns=instrument.items, items=items)
-        # One participant is one normalised code ("a 1" is "A1"): the duplicate rule and the
-        # keyed hash both see the code as normalised.
-        codes = normalise_codes(_arrow(frame["participant_code"]))
+        codes, categories = encoding.result()
         frame["participant_code"] = _categorical(codes)
-        # Few distinct values: as categories, the duplicate and allowed-value rules and the load
-        # work on small integer codes instead of a million strings each.
-        for column in ("cohort_id", "wave", "audience"):
-            frame[column] = _categorical(_arrow(frame[column]).dictionary_encode())
+        for column, encoded in categories.items():
+            frame[column] = _categorical(encoded)
         hashed_codes = self.pseudonymiser.hash_codes_in_background(codes)  # while we validate
         cohorts = load.known_cohorts(self.warehouse.con)
         frame["cohort_start"], frame["cohort_end"] = _cohort_dates(frame["cohort_id"], cohorts)

@@ -345,9 +345,9 @@ def read_canonical(path: Path, data: bytes) -> Export:
 
 
 def _canonical_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    from etl.validate import _text
+    from etl.validate import text_values
 
-    return _text(column)
+    return text_values(column)
 
 
 # --- Which platform? -----------------------------------------------------------------------

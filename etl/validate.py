@@ -122,8 +122,8 @@ def check_columns(
     return table, present
 
 
-def _text(array: pyarrow.ChunkedArray) -> pyarrow.ChunkedArray:
-    """Any column as trimmed text, blanks as null."""
+def text_values(array: pyarrow.ChunkedArray) -> pyarrow.ChunkedArray:
+    """Any column as trimmed text, blanks as null (as ``parse`` reads text)."""
     if not pyarrow.types.is_string(array.type) and not pyarrow.types.is_large_string(array.type):
         if pyarrow.types.is_floating(array.type):
             integral = pc.equal(pc.round(array), array)
@@ -147,7 +147,7 @@ def _numbers(
     if pyarrow.types.is_floating(array.type) or pyarrow.types.is_integer(array.type):
         values = _float64(pc.cast(array, pyarrow.float64()), out)
         return values, np.zeros(len(values), dtype=bool)
-    text = _text(array)
+    text = text_values(array)
     try:
         values = _float64(pc.cast(text, pyarrow.float64()), out)
         return values, np.zeros(len(text), dtype=bool)
@@ -170,7 +170,7 @@ def _float64(array: pyarrow.ChunkedArray, out: np.ndarray | None) -> np.ndarray:
 
 def _dates(array: pyarrow.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """ISO dates as datetime64[ns] and a mask of values that are present but not ISO dates."""
-    text = _text(array)
+    text = text_values(array)
     try:  # fast path: every value a valid ISO date (Arrow's cast is strict)
         days = pc.cast(text, pyarrow.date32()).to_numpy(zero_copy_only=False)
         return days.astype("datetime64[ns]"), np.zeros(len(days), dtype=bool)
@@ -186,7 +186,7 @@ def _dates(array: pyarrow.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _booleans(array: pyarrow.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    lowered = pc.utf8_lower(_text(array))
+    lowered = pc.utf8_lower(text_values(array))
     is_true = pc.fill_null(pc.equal(lowered, "true"), False).to_numpy(zero_copy_only=False)
     is_false = pc.fill_null(pc.equal(lowered, "false"), False).to_numpy(zero_copy_only=False)
     present = pc.is_valid(lowered).to_numpy(zero_copy_only=False)
@@ -221,7 +221,7 @@ def parse(
         rows = np.flatnonzero(mask)
         if len(rows):
             if column not in raw_text:
-                raw_text[column] = _text(table.column(column))
+                raw_text[column] = text_values(table.column(column))
             values = raw_text[column].take(pyarrow.array(rows)).to_pylist()
             failures.append(
                 pd.DataFrame({"row": rows, "rule": rule, "column": column, "value": values})
@@ -254,9 +254,9 @@ def parse(
         elif column in spec.booleans:
             values, bad = _booleans(array)
             fail(column, "value_is_true_or_false", bad)
-            missing = pc.is_null(_text(array)).to_numpy(zero_copy_only=False)
+            missing = pc.is_null(text_values(array)).to_numpy(zero_copy_only=False)
         else:
-            text = _text(array)
+            text = text_values(array)
             values = text.to_pandas(
                 types_mapper=lambda _: pd.StringDtype("pyarrow", na_value=np.nan)
             )
