@@ -146,3 +146,53 @@ def test_back_button_restores_previous_filters(live_app, watched):
     page.wait_for_function(
         "() => document.querySelector('#f-by input[value=format]').checked")
     assert problems == []
+
+
+def test_printed_page_keeps_filters_and_suppression_notes_but_not_controls(live_app, watched):
+    page, problems = watched
+    page.goto(live_app.url + "/explorer?scale=CONF&supervision=any")
+    notes = page.locator("#card-explorer-heatmap .chart-notes")
+    notes.filter(has_text="suppressed").wait_for()
+    _settle(page)
+    on_screen = page.locator("#active-filters").inner_text()
+    page.emulate_media(media="print")
+    assert page.locator("#filters").is_hidden()
+    assert page.locator(".site-nav").is_hidden()
+    assert page.get_by_role("button", name="Download CSV").first.is_hidden()
+    assert page.locator("#active-filters").is_visible()
+    assert page.locator("#active-filters").inner_text() == on_screen
+    assert "Confidence" in on_screen
+    assert notes.is_visible()
+    assert page.locator("#card-explorer-heatmap .chart-title").is_visible()
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    page.emulate_media(media="screen")
+    assert page.locator("#filters").is_visible()
+    assert problems == []
+
+
+def test_filters_work_from_the_keyboard_alone(live_app, watched):
+    page, problems = watched
+    page.goto(live_app.url + "/explorer")
+    _settle(page)
+    # Tab from the top of the page to the audience filter, as a keyboard user would.
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => !!document.activeElement.closest('#f-audience')"):
+            break
+    else:
+        pytest.fail("the audience filter cannot be reached with Tab")
+    page.keyboard.type("Educ")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"audience=educator"))
+    page.keyboard.press("Escape")
+    # The grouping radio buttons: reach them with Tab, choose with the arrow keys.
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => !!document.activeElement.closest('#f-by')"):
+            break
+    else:
+        pytest.fail("the grouping choice cannot be reached with Tab")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(re.compile(r"by=audience"))
+    assert problems == []
