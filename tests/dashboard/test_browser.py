@@ -171,28 +171,33 @@ def test_printed_page_keeps_filters_and_suppression_notes_but_not_controls(live_
     assert problems == []
 
 
+def _tab_to(page, selector: str, presses: int = 60) -> None:
+    """Press Tab until the keyboard focus is inside ``selector``; fail if it never gets there."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => !!document.activeElement.closest(s)", selector):
+            return
+    pytest.fail(f"{selector} cannot be reached with Tab")
+
+
 def test_filters_work_from_the_keyboard_alone(live_app, watched):
     page, problems = watched
     page.goto(live_app.url + "/explorer")
     _settle(page)
     # Tab from the top of the page to the audience filter, as a keyboard user would.
-    for _ in range(60):
-        page.keyboard.press("Tab")
-        if page.evaluate("() => !!document.activeElement.closest('#f-audience')"):
-            break
-    else:
-        pytest.fail("the audience filter cannot be reached with Tab")
+    _tab_to(page, "#f-audience")
+    page.keyboard.press("Enter")  # opens the list, with the focus in its search box
+    page.wait_for_function("() => document.activeElement.matches('input.dash-dropdown-search')")
     page.keyboard.type("Educ")
+    # Wait until the list shows only the match, then choose it.
+    page.wait_for_function(
+        "() => { const o = document.querySelectorAll('.dash-dropdown-options [role=option]');"
+        " return o.length === 1 && o[0].innerText.includes('Educators'); }")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"audience=educator"))
     page.keyboard.press("Escape")
     # The grouping radio buttons: reach them with Tab, choose with the arrow keys.
-    for _ in range(60):
-        page.keyboard.press("Tab")
-        if page.evaluate("() => !!document.activeElement.closest('#f-by')"):
-            break
-    else:
-        pytest.fail("the grouping choice cannot be reached with Tab")
+    _tab_to(page, "#f-by")
     page.keyboard.press("ArrowRight")
     page.wait_for_url(re.compile(r"by=audience"))
     assert problems == []
