@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import re
 import sqlite3
 import threading
 import time
@@ -35,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from dashboard.queries import memory_limit_setting, sql_string
 
 ROW_LIMIT = 1000
 TIME_LIMIT_S = 10.0
@@ -123,16 +124,6 @@ def _default_audit() -> Audit:
 # --- the locked connection --------------------------------------------------------------------
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _memory(value: str) -> str:
-    if not re.fullmatch(r"[0-9.]+\s*[KMGT]?i?B", value):
-        raise ValueError(f"bad memory limit {value!r}")
-    return value
-
-
 def locked_connection(db_path: Path | str, *, memory_limit: str = MEMORY_LIMIT
                       ) -> duckdb.DuckDBPyConnection:
     """A new DuckDB instance reading ``db_path`` and nothing else (see the module docstring)."""
@@ -141,14 +132,14 @@ def locked_connection(db_path: Path | str, *, memory_limit: str = MEMORY_LIMIT
         raise ConsoleError(f"no database at {path.name}")
     con = duckdb.connect(":memory:")
     try:
-        con.execute(f"ATTACH {_sql_string(str(path))} AS {ALIAS} (READ_ONLY)")
+        con.execute(f"ATTACH {sql_string(str(path))} AS {ALIAS} (READ_ONLY)")
         con.execute(f"USE {ALIAS}")
         con.execute("DETACH memory")
         for statement in (
             "SET enable_external_access = false",
             "SET autoinstall_known_extensions = false",
             "SET autoload_known_extensions = false",
-            f"SET memory_limit = '{_memory(memory_limit)}'",
+            f"SET memory_limit = '{memory_limit_setting(memory_limit)}'",
             "SET threads = 1",
             "SET lock_configuration = true",
         ):

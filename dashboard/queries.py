@@ -460,9 +460,9 @@ class Database:
         con = duckdb.connect(":memory:")
         try:
             con.execute(f"SET threads = {int(self.threads)}")
-            con.execute(f"SET memory_limit = '{_safe_setting(self.memory_limit)}'")
+            con.execute(f"SET memory_limit = '{memory_limit_setting(self.memory_limit)}'")
             # The path is configuration, not user input; quoted as a SQL string literal.
-            con.execute(f"ATTACH {_sql_string(str(self.path))} AS {ATTACH_AS} (READ_ONLY)")
+            con.execute(f"ATTACH {sql_string(str(self.path))} AS {ATTACH_AS} (READ_ONLY)")
             if os.stat(self.path).st_ino != identity[0]:
                 raise DatabaseUnavailable("database replaced while opening; retry")
             waves = [tuple(row) for row in con.execute(SQL_WAVES).fetchall()]
@@ -553,11 +553,13 @@ def as_database(db: Database | Path | str, min_cell_size: int | None = None) -> 
         return _DATABASES[key]
 
 
-def _sql_string(value: str) -> str:
+def sql_string(value: str) -> str:
+    """A SQL string literal (for the few statements that take no parameters, like ATTACH)."""
     return "'" + value.replace("'", "''") + "'"
 
 
-def _safe_setting(value: str) -> str:
+def memory_limit_setting(value: str) -> str:
+    """A DuckDB memory limit such as '1GB', refused unless it is one."""
     if not re.fullmatch(r"[0-9.]+\s*[KMGT]?i?B", value):
         raise ValueError(f"bad memory limit {value!r}")
     return value
@@ -928,6 +930,36 @@ def _determined(lines: list[list[int]], hidden: set[int]) -> set[int]:
 # --- Public queries ------------------------------------------------------------------------
 
 
+def _pair_groups(
+    database: Database,
+    snap: Snapshot,
+    scale_id: str,
+    wave_from: str,
+    waves_to: tuple[str, ...],
+    by: tuple[str, ...],
+    filters: Filters,
+    floor: int,
+    complementary: bool,
+) -> tuple[list[dict[str, Any]], set[int], set[int]]:
+    """The matched-pair sums per group, in a fixed order (so suppression hides the same
+    groups on every request), with the positions of the small groups and of every hidden one
+    (the small ones, plus those ``complementary_suppression`` hides to protect them)."""
+    select, group = _group_sql(by)
+    where, params = _where(filters)
+    sql = SQL_PAIR_GROUPS.format(group_select=select, group_by=group, where=where)
+    rows = database.fetch_dicts(sql, [scale_id, wave_from, list(waves_to), *params], snap=snap)
+    rows = [r for r in rows if r["n"]]  # GROUP BY () yields one empty row: no group
+    rows.sort(key=lambda r: tuple(_sort_key(r.get(b)) for b in by))
+    small = {i for i, r in enumerate(rows) if r["n"] < floor}
+    hidden = small
+    if complementary:
+        hidden = complementary_suppression(
+            [tuple(r[b] for b in by) for r in rows], [(int(r["n"]),) for r in rows],
+            by, small, floor,
+        )
+    return rows, small, hidden
+
+
 def group_change(
     db: Database | Path | str,
     *,
@@ -969,21 +1001,9 @@ def group_change(
         for w in waves_to:
             if _wave(snap, w) <= _wave(snap, wave_from):
                 raise ValueError(f"wave_to {w!r} must come after wave_from {wave_from!r}")
-        select, group = _group_sql(by)
-        where, params = _where(filters)
-        sql = SQL_PAIR_GROUPS.format(group_select=select, group_by=group, where=where)
-        rows = database.fetch_dicts(
-            sql, [scale_id, wave_from, list(waves_to), *params], snap=snap
+        rows, small, hidden = _pair_groups(
+            database, snap, scale_id, wave_from, waves_to, by, filters, floor, complementary
         )
-        rows = [r for r in rows if r["n"]]  # GROUP BY () yields one empty row: no group
-        rows.sort(key=lambda r: tuple(_sort_key(r.get(b)) for b in by))
-        small = {i for i, r in enumerate(rows) if r["n"] < floor}
-        hidden = small
-        if complementary:
-            hidden = complementary_suppression(
-                [tuple(r[b] for b in by) for r in rows], [(int(r["n"]),) for r in rows],
-                by, small, floor,
-            )
         out = []
         for i, row in enumerate(rows):
             keys = {b: row[b] for b in by}
@@ -1029,19 +1049,9 @@ def pair_counts(
 
     def compute(snap: Snapshot) -> list[dict[str, Any]]:
         _scale(database, snap, scale_id)
-        select, group = _group_sql(by)
-        where, params = _where(filters)
-        sql = SQL_PAIR_GROUPS.format(group_select=select, group_by=group, where=where)
-        rows = database.fetch_dicts(sql, [scale_id, wave_from, list(waves_to), *params],
-                                    snap=snap)
-        rows = [r for r in rows if r["n"]]
-        small = {i for i, r in enumerate(rows) if r["n"] < floor}
-        hidden = small
-        if complementary:
-            hidden = complementary_suppression(
-                [tuple(r[b] for b in by) for r in rows], [(int(r["n"]),) for r in rows],
-                by, small, floor,
-            )
+        rows, _, hidden = _pair_groups(
+            database, snap, scale_id, wave_from, waves_to, by, filters, floor, complementary
+        )
         return [{**{b: row[b] for b in by}, "n_pairs": None if i in hidden else row["n"],
                  "suppressed": i in hidden} for i, row in enumerate(rows)]
 

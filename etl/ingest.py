@@ -221,10 +221,14 @@ def _cohort_dates(cohort_ids: pd.Series, cohorts: pd.DataFrame) -> tuple[np.ndar
     return starts[index], ends[index]
 
 
+def _nullable(values: np.ndarray) -> pa.Array:
+    """Numbers as Arrow without a copy; blank (NaN) is null."""
+    return pa.array(values, mask=np.isnan(values))
+
+
 def _kept_numbers(values: np.ndarray, keep: np.ndarray) -> pa.Array:
     """A numeric column's loaded rows as Arrow; blank (NaN) is null."""
-    kept = values[keep]
-    return pa.array(kept, mask=np.isnan(kept))
+    return _nullable(values[keep])
 
 
 def _kept_items(items: np.ndarray, names: tuple[str, ...], keep: np.ndarray) -> dict[str, pa.Array]:
@@ -237,7 +241,7 @@ def _kept_items(items: np.ndarray, names: tuple[str, ...], keep: np.ndarray) -> 
     def compact(position: int) -> pa.Array:
         column = items[:, position]
         column[:count] = column[keep]
-        return pa.array(column[:count], mask=np.isnan(column[:count]))
+        return _nullable(column[:count])
 
     return dict(zip(names, each_column(compact, range(len(names))), strict=True))
 
