@@ -110,7 +110,7 @@ def build_forest(app_ctx, state) -> Chart:
     fig.add_vline(x=0, line_color="#555", line_width=1)
     fig.update_yaxes(autorange="reversed", type="category", categoryorder="array",
                      categoryarray=ylabels)
-    fig.update_xaxes(title="Standardised mean difference / change (positive = improvement)")
+    fig.update_xaxes(title="Standardised mean<br>difference / change<br>(positive = improvement)")
     figure_layout(fig, height=140 + 24 * len(ylabels))
     hidden = [r["label"] for r in records if r["suppressed"]]
     notes = []

@@ -45,7 +45,8 @@ def _groups(rows, dim):
 
 def _band(fig, xs, low, high, colour, row, name):
     fig.add_trace(Scatter(
-        x=xs + xs[::-1], y=high + low[::-1], fill="toself", fillcolor=colour, opacity=0.18,
+        x=xs + xs[::-1], y=high + low[::-1], mode="lines", fill="toself", fillcolor=colour,
+        opacity=0.18,
         line={"width": 0}, hoverinfo="skip", showlegend=False, legendgroup=name,
     ), row=row, col=1)
 
