@@ -33,7 +33,7 @@ def with_extra_column(tmp_path, name: str, values: list[str]):
         ("First Name", ["Ann", "Ann", "Bo", "Bo", "Cy"], "a person's name"),
         ("mobile", ["07700 900123"] * 5, "phone number"),
         ("home_address", ["1 High St"] * 5, "postal address"),
-        ("date_of_birth", ["1980-01-01"] * 5, "date of birth"),
+        ("date_of_birth", ["1980-01-01"] * 5, "date or year of birth"),
         ("comments", ["great"] * 5, "free-text comments"),
         (
             "q17",
