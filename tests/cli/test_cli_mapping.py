@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import duckdb
 import yaml
 
 from tests.cli.test_cli_ingest import attune
@@ -65,3 +66,42 @@ def test_broken_mapping_file_is_a_usage_error(tmp_path):
     )
     assert result.returncode == 2
     assert "format must be one of" in result.stderr
+
+
+def test_mapping_init_on_spss_labels_drafts_maps_that_load_a_reversed_coding(tmp_path):
+    folder = write_dataset(tmp_path / "export")
+    db = tmp_path / "a.duckdb"
+    setup = attune(
+        "ingest",
+        str(folder / "instrument.yaml"),
+        str(folder / "programs.csv"),
+        str(folder / "cohorts.csv"),
+        "--db",
+        str(db),
+    )
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    # Q5 is coded 1 = "Strongly agree" ... 5 = "Strongly disagree" in the file.
+    export = pf.spss_qualtrics_export(pf.good_rows(), tmp_path / "post.sav", reverse_agree=True)
+    drafted = attune("mapping", "init", str(export), "--db", str(db))
+    assert drafted.returncode == 0, drafted.stderr
+    assert '    "Strongly agree": 5   # code 1 in the file' in drafted.stdout
+    assert '    "Strongly disagree": 1   # code 5 in the file' in drafted.stdout
+    assert "  Duration__in_seconds_: duration_seconds" in drafted.stdout
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(drafted.stdout.replace("  # - ", "  - "))  # take the drop: patterns
+    result = attune("ingest", str(export), "--mapping", str(mapping), "--db", str(db), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["totals"]["rows_loaded"] == 5
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        stored = con.execute(
+            "SELECT wave, CONF_01, CONF_02, CONF_03, CONF_04, CONF_05 FROM responses "
+            "ORDER BY completed_at"
+        ).fetchall()
+    finally:
+        con.close()
+    expected = sorted(pf.good_rows(), key=lambda row: row["completed_at"])
+    assert stored == [
+        (row["wave"], *(float(row[item]) if row[item] else None for item in pf.ITEMS[:5]))
+        for row in expected
+    ]

@@ -426,3 +426,129 @@ values:
   audience: {1: mental_health, 2: educator}
 waves: {1: pre, 2: post}
 """
+
+
+# --- SPSS files as platforms save them (value labels, Qualtrics metadata) ----------------------
+
+
+def write_sav(
+    path: Path,
+    columns: dict[str, list],
+    *,
+    labels: dict[str, str] | None = None,
+    value_labels: dict[str, dict[float, str]] | None = None,
+    missing: dict[str, list[float]] | None = None,
+) -> Path:
+    """A .sav file of plain columns (numbers, texts or datetimes), with variable labels (the
+    question texts), value labels and user-missing codes as SPSS stores them."""
+    import pandas as pd
+    import pyreadstat
+
+    pyreadstat.write_sav(
+        pd.DataFrame(columns),
+        str(path),
+        column_labels=labels or {},
+        variable_value_labels=value_labels or {},
+        missing_ranges=missing or {},
+    )
+    return path
+
+
+def spss_qualtrics_export(
+    rows: list[dict],
+    path: Path,
+    *,
+    reverse_agree: bool = False,
+    agree_labels: dict[int, str] | None = None,
+    missing_declared: bool = True,
+    matrix: int = 40,
+) -> Path:
+    """A Qualtrics survey exported as SPSS: the metadata under SPSS's names
+    (`Duration__in_seconds_`), questions Q1.. with their texts as variable labels and the
+    survey's recode values as value labels, a ZIP-code question, two text entries and a
+    `matrix`-statement question Q30 that the instrument does not use.
+
+    `reverse_agree`: the agreement matrix Q5 is coded 1 = "Strongly agree" ... 5 = "Strongly
+    disagree" (each answer written as 6 - answer, so the responses stay those of `rows`).
+    `agree_labels`: Q5's value labels by answer (1 = the lowest answer) instead of AGREE.
+    `missing_declared`: 99 ("No answer", a blank item) is a user-missing code, or only
+    labelled."""
+    import pandas as pd
+
+    def code(item: str, row: dict) -> float:
+        if not row[item]:
+            return 99.0
+        answer = int(row[item])
+        return float(6 - answer if reverse_agree and item.startswith("CONF") else answer)
+
+    when = pd.to_datetime([row["completed_at"] + " 10:15:00" for row in rows])
+    conf = [item for item in ITEMS if item.startswith("CONF")]
+    burn = [item for item in ITEMS if item.startswith("BURN")]
+    columns = {
+        "StartDate": when,
+        "EndDate": when,
+        "Status": [0.0] * len(rows),
+        "Progress": [100.0] * len(rows),
+        "Duration__in_seconds_": [600.0 + number for number in range(len(rows))],
+        "Finished": [1.0] * len(rows),
+        "RecordedDate": when,
+        "ResponseId": [f"R_{number:04d}abcdEFGH" for number in range(len(rows))],
+        "wave": [{"pre": 1.0, "post": 2.0}[row["wave"]] for row in rows],
+        "Q7": [f"9021{number}" for number in range(len(rows))],
+        "Q1": [row["participant_code"] for row in rows],
+        "Q2": [float(AUDIENCE_CODE[row["audience"]]) for row in rows],
+        "Q3": [float(row["years_experience"]) for row in rows],
+        "Q4": [row["cohort_id"] for row in rows],
+        **{f"Q5_{i}": [code(item, row) for row in rows] for i, item in enumerate(conf, 1)},
+        **{f"Q6_{i}": [code(item, row) for row in rows] for i, item in enumerate(burn, 1)},
+        **{
+            f"Q30_{i}": [float(1 + (i + n) % 5) for n in range(len(rows))]
+            for i in range(1, matrix + 1)
+        },
+        "Q10_TEXT": [""] * len(rows),
+        "Q11_TEXT": ["" if number else "More role play please" for number in range(len(rows))],
+    }
+    by_answer = agree_labels or dict(enumerate(AGREE, 1))
+    agree = {
+        float(6 - answer if reverse_agree else answer): text for answer, text in by_answer.items()
+    }
+    often = {float(i + 1): text for i, text in enumerate(OFTEN)}
+    labels = {
+        "Duration__in_seconds_": "Duration (in seconds)",
+        "RecordedDate": "Recorded Date",
+        "ResponseId": "Response ID",
+        "wave": "Which survey is this?",
+        "Q7": "What is your ZIP code?",
+        "Q1": "Please type your participant code",
+        "Q2": "What is your profession?",
+        "Q3": "How many years of experience do you have, in total?",
+        "Q4": "Which cohort are you in?",
+        **{
+            f"Q5_{i}": f"Confidence in attachment-informed practice - Statement {i}"
+            for i in range(1, 6)
+        },
+        **{
+            f"Q6_{i}": f"In the last month, how often... - Burnout statement {i}"
+            for i in range(1, 4)
+        },
+        **{f"Q30_{i}": f"How useful was session part {i}?" for i in range(1, matrix + 1)},
+        "Q10_TEXT": "What did you like most? - Text",
+        "Q11_TEXT": "What would you change? - Text",
+    }
+    return write_sav(
+        path,
+        columns,
+        labels=labels,
+        value_labels={
+            "wave": {1.0: "Pre", 2.0: "Post"},
+            "Q2": {1.0: "Therapist / counsellor", 2.0: "Teacher"},
+            **{f"Q5_{i}": agree | {99.0: "No answer"} for i in range(1, 6)},
+            **{f"Q6_{i}": often | {99.0: "No answer"} for i in range(1, 4)},
+        },
+        missing={
+            column: [99.0]
+            for column in [*(f"Q5_{i}" for i in range(1, 6)), *(f"Q6_{i}" for i in range(1, 4))]
+        }
+        if missing_declared
+        else {},
+    )
