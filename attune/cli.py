@@ -214,10 +214,12 @@ def _print_ingest_summary(result) -> None:
         "read",
         "loaded",
         "quarantined",
+        "skipped",
         "top reasons / message",
     ):
         table.add_column(
-            column, justify="right" if column in ("read", "loaded", "quarantined") else "left"
+            column,
+            justify="right" if column in ("read", "loaded", "quarantined", "skipped") else "left",
         )
     colours = {"loaded": "green", "partial": "yellow", "rejected": "red", "skipped": "blue"}
     for report in result.files:
@@ -230,6 +232,7 @@ def _print_ingest_summary(result) -> None:
             f"{report.rows_read:,}",
             f"{report.rows_loaded:,}",
             f"{report.rows_quarantined:,}",
+            f"{report.rows_skipped:,}",
             note,
         )
     stdout.print(table)

@@ -3,7 +3,7 @@
 Order within a run: instrument, programmes, cohorts, evidence, then responses files, so that a
 folder holding all of them loads in one go and a responses file alone uses what the database
 already holds. Invariant for every file that is not refused: rows_read = rows_loaded +
-rows_quarantined.
+rows_quarantined + rows_skipped (rows left out on purpose, each for a reason the message gives).
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ import yaml
 
 from etl import load
 from etl.columns import each_column, in_background
+from etl.delimited import GUESSED, encoding_of
 from etl.platforms import PLATFORM_SUFFIXES
 from etl.privacy import Pseudonymiser, load_or_create_key, normalise_codes
 from etl.read import FileRejected, discover, file_sha256, read_file_bytes, read_table
 from etl.score import score_responses
 from etl.validate import (
+    SET_ASIDE_RULES,
     TableSpec,
     Validated,
     check_columns,
@@ -33,6 +35,7 @@ from etl.validate import (
     parse,
     schema_failures,
     split,
+    take_ragged,
     text_values,
 )
 from schemas.contract import (
@@ -111,7 +114,9 @@ class FileReport:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_replaced: int = 0
+    rows_skipped: int = 0
     message: str | None = None
+    encoding: str | None = None
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
     dropped_columns: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -125,6 +130,8 @@ class FileReport:
             "rows_loaded": self.rows_loaded,
             "rows_quarantined": self.rows_quarantined,
             "rows_replaced": self.rows_replaced,
+            "rows_skipped": self.rows_skipped,
+            "encoding": self.encoding,
             "message": self.message,
             "top_reasons": [{"rule": rule, "rows": count} for rule, count in self.top_reasons],
             "dropped_columns": self.dropped_columns,
@@ -150,7 +157,13 @@ class IngestReport:
     def as_dict(self) -> dict:
         totals = {
             key: sum(getattr(report, key) for report in self.files)
-            for key in ("rows_read", "rows_loaded", "rows_quarantined", "rows_replaced")
+            for key in (
+                "rows_read",
+                "rows_loaded",
+                "rows_quarantined",
+                "rows_replaced",
+                "rows_skipped",
+            )
         }
         return {
             "run_id": self.run_id,
@@ -299,9 +312,13 @@ class _Run:
         to_rows: Callable[[pd.DataFrame], pd.DataFrame],
     ) -> FileReport:
         table = read_table(Path(source), data, spec.numbers)
+        record.encoding = encoding_of(table)
+        table, ragged = take_ragged(table)
         table, dropped = check_columns(table, spec, drop=self.options.drop)
         frame, failures = parse(table, spec)
-        failures = pd.concat([failures, schema_failures(frame, schema)], ignore_index=True)
+        failures = pd.concat(
+            [failures, schema_failures(frame, schema), ragged], ignore_index=True
+        )
         validated = split(frame, failures, table)
         return self._write(
             source,
@@ -337,10 +354,13 @@ class _Run:
             return frame
 
         table = read_table(Path(source), data, EVIDENCE.numbers)
+        record.encoding = encoding_of(table)
+        table, ragged = take_ragged(table)
         table, dropped = check_columns(table, EVIDENCE, drop=self.options.drop)
         frame, failures = parse(table, EVIDENCE)
         failures = pd.concat(
-            [failures, schema_failures(frame, EvidenceModel.to_schema())], ignore_index=True
+            [failures, schema_failures(frame, EvidenceModel.to_schema()), ragged],
+            ignore_index=True,
         )
         converted = with_effect_sizes(frame)
         no_effect = np.flatnonzero(
@@ -391,9 +411,14 @@ class _Run:
             )
             record.input_format = prepared.format
             record.mapping_sha256 = self.source_mapping.sha256
+            record.encoding = prepared.encoding
+            record.rows_skipped = prepared.rows_skipped
             table = prepared.table
+            set_aside = prepared.failures
         else:
             table = read_table(Path(source), data, frozenset(instrument.items) | RESPONSES.numbers)
+            record.encoding = encoding_of(table)
+            table, set_aside = take_ragged(table)
         table, dropped = check_columns(
             table, RESPONSES, known_items=instrument.items, drop=self.options.drop
         )
@@ -409,6 +434,11 @@ class _Run:
         hashed_codes = self.pseudonymiser.hash_codes_in_background(codes)  # while we validate
         cohorts = load.known_cohorts(self.warehouse.con)
         frame["cohort_start"], frame["cohort_end"] = _cohort_dates(frame["cohort_id"], cohorts)
+        # Rows set aside before any rule (ragged rows, previews, spam) take part in none: a
+        # preview must not make the real response with the same code a duplicate.
+        aside = set_aside["row"][set_aside["rule"].isin(SET_ASIDE_RULES)].to_numpy(np.int64)
+        if len(aside):
+            frame.loc[frame.index[aside], "participant_code"] = np.nan
         row_schema = responses_schema(instrument, cohorts["cohort_id"].tolist())
         row_columns = list(row_schema.columns)
         failures = pd.concat(
@@ -421,6 +451,8 @@ class _Run:
         )
         if prepared is not None:
             failures = prepared.row_failures(frame, failures, instrument)
+        else:
+            failures = pd.concat([failures, set_aside], ignore_index=True)
         self.step(source, "pseudonymising")
         participant_ids = hashed_codes()
         if prepared is not None and prepared.linker is not None:
@@ -448,7 +480,7 @@ class _Run:
                 }
             )
             failures = pd.concat([failures, already], ignore_index=True)
-        first_row = prepared.first_row if prepared is not None else 2
+        first_row = prepared.row_numbers if prepared is not None else 2
         validated = split(frame, failures, table, self.pseudonymiser.hash_one, first_row)
         self.step(source, "scoring")
         scored = score_responses(frame, instrument)
@@ -482,7 +514,11 @@ class _Run:
                 "flag_straightlining": scored.flag_straightlining[keep],
                 "flag_item_missingness": scored.flag_item_missingness[keep],
                 "flag_speeding": scored.flag_speeding[keep],
-                "source_row": (np.flatnonzero(keep) + first_row).astype(np.int32),
+                "source_row": (
+                    np.asarray(first_row)[keep]
+                    if isinstance(first_row, np.ndarray)
+                    else np.flatnonzero(keep) + first_row
+                ).astype(np.int32),
             }
         )
         if prepared is not None:
@@ -510,7 +546,7 @@ class _Run:
     ) -> FileReport:
         quarantined = len(validated.quarantine)
         strict_refusal = self.options.strict and quarantined > 0
-        record.rows_read = validated.rows_read
+        record.rows_read = validated.rows_read + record.rows_skipped
         record.rows_quarantined = quarantined
         record.rows_loaded = 0 if strict_refusal else validated.rows_read - quarantined
         if strict_refusal:
@@ -524,6 +560,10 @@ class _Run:
             record.message = (
                 record.message + "; " if record.message else ""
             ) + f"left out column(s) {', '.join(dropped)}"
+        if record.encoding and record.encoding.endswith(GUESSED):
+            record.message = (
+                record.message + "; " if record.message else ""
+            ) + f"read as {record.encoding}: the file is not UTF-8"
         with self.warehouse.transaction() as con:
             replaced = 0 if strict_refusal else (write(con) or 0)
             record.rows_replaced = replaced
@@ -543,6 +583,8 @@ class _Run:
             rows_loaded=record.rows_loaded,
             rows_quarantined=quarantined,
             rows_replaced=replaced,
+            rows_skipped=record.rows_skipped,
+            encoding=record.encoding,
             message=record.message,
             top_reasons=list(validated.rule_counts.items())[:3],
             dropped_columns=dropped,

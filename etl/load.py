@@ -417,13 +417,16 @@ class RunRecord:
     rows_replaced: int = 0
     input_format: str = "canonical"
     mapping_sha256: str | None = None
+    rows_skipped: int = 0
+    encoding: str | None = None
 
 
 def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
     con.execute(
         "INSERT INTO ingest_runs (run_id, source, kind, sha256, input_format, mapping_sha256, "
-        "rows_read, rows_loaded, rows_quarantined, rows_replaced, status, message, started_at, "
-        "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_read, rows_loaded, rows_quarantined, rows_replaced, rows_skipped, encoding, "
+        "status, message, started_at, finished_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             record.run_id,
             record.source,
@@ -435,6 +438,8 @@ def record_run(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
             record.rows_loaded,
             record.rows_quarantined,
             record.rows_replaced,
+            record.rows_skipped,
+            record.encoding,
             record.status,
             record.message,
             record.started_at,

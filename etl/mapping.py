@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,11 +23,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
+from etl.dates import format_pattern, read_dates
 from etl.platforms import PLATFORMS, Export, read_export
-from etl.privacy import find_personal_data
+from etl.privacy import PersonalDataFinding, find_personal_data, identifier_like
 from etl.read import FileRejected
+from etl.redcap import REPEAT_WAVE_COLUMN, Repeat
 from schemas.contract import (
-    AUDIENCES,
     RESPONSE_OPTIONAL_COLUMNS,
     RESPONSE_REQUIRED_COLUMNS,
     WAVES,
@@ -34,17 +36,17 @@ from schemas.contract import (
 from schemas.instrument import Instrument
 
 CANONICAL_COLUMNS = RESPONSE_REQUIRED_COLUMNS + RESPONSE_OPTIONAL_COLUMNS
-KEYS = ("format", "defaults", "columns", "values", "waves", "drop", "linking", "date_format")
-# Date formats tried, in order, for completed_at (after an ISO date).
-DATE_FORMATS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M:%S",
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y",
+KEYS = (
+    "format",
+    "encoding",
+    "defaults",
+    "columns",
+    "values",
+    "waves",
+    "drop",
+    "linking",
+    "repeat",
+    "date_format",
 )
 # Qualtrics Status codes and texts (numeric and choice-text exports).
 QUALTRICS_PREVIEW = {"1", "2", "17", "survey preview", "survey test", "offline survey preview"}
@@ -73,9 +75,11 @@ class Mapping:
     values: dict[str, dict[str, str | None]] = field(default_factory=dict)
     drop: tuple[str, ...] = ()
     linking: Linking | None = None
-    date_formats: tuple[str, ...] = DATE_FORMATS
+    date_formats: tuple[str, ...] = ()  # no date_format: the order is read from the values
     sha256: str | None = None
     source: str = "mapping"
+    encoding: str | None = None  # how text exports are decoded; None: detect
+    repeat: Repeat | None = None  # REDCap: the repeating instrument whose instances are waves
 
     def with_overrides(self, wave: str | None = None, cohort: str | None = None) -> Mapping:
         """`--wave` and `--cohort` override `defaults` and any column mapped to them."""
@@ -194,7 +198,10 @@ def parse_mapping(data: object, source: str = "mapping", sha256: str | None = No
         for key, entry in section("values").items()
     }
     waves = _value_map(section("waves"), f"{source}: waves")
-    bad_waves = sorted({str(wave) for wave in waves.values() if wave not in WAVES})
+    # null skips a row on purpose (an enrolment or screening event holds no survey)
+    bad_waves = sorted(
+        {str(wave) for wave in waves.values() if wave is not None and wave not in WAVES}
+    )
     if bad_waves:
         raise MappingError(
             f"{source}: waves: {', '.join(bad_waves)} are not waves ({', '.join(WAVES)})"
@@ -203,7 +210,11 @@ def parse_mapping(data: object, source: str = "mapping", sha256: str | None = No
         values["wave"] = {**waves, **values.get("wave", {})}
     drop = data.get("drop") or []
     if isinstance(drop, str) or not isinstance(drop, list):
-        raise MappingError(f"{source}: drop: must be a list of column names")
+        raise MappingError(f"{source}: drop: must be a list of column names or patterns")
+    if any(entry is None or isinstance(entry, (dict, list)) for entry in drop):
+        raise MappingError(
+            f'{source}: drop: each entry must be a column name or a pattern such as "Q1_*"'
+        )
     linking = None
     if data.get("linking") is not None:
         entry = data["linking"]
@@ -225,11 +236,23 @@ def parse_mapping(data: object, source: str = "mapping", sha256: str | None = No
             )
         linking = Linking(components, tolerance)
     date_format = data.get("date_format")
-    date_formats = DATE_FORMATS
+    date_formats: tuple[str, ...] = ()
     if date_format is not None:
+        if not isinstance(date_format, (str, list)) or not date_format:
+            raise MappingError(f"{source}: date_format: must be a format or a list of formats")
         date_formats = tuple([date_format] if isinstance(date_format, str) else date_format)
+        for form in date_formats:
+            try:
+                format_pattern(str(form))
+            except ValueError as error:
+                raise MappingError(f"{source}: date_format: {error}") from error
+    encoding = data.get("encoding")
+    if encoding is not None and not isinstance(encoding, str):
+        raise MappingError(f"{source}: encoding: must be a name such as utf-8 or windows-1252")
     return Mapping(
         format=format,
+        encoding=encoding,
+        repeat=_repeat(data.get("repeat"), source),
         defaults={key: value for key, value in defaults.items() if value is not None},
         columns=columns,
         values=values,
@@ -239,6 +262,28 @@ def parse_mapping(data: object, source: str = "mapping", sha256: str | None = No
         sha256=sha256,
         source=source,
     )
+
+
+def _repeat(entry: object, source: str) -> Repeat | None:
+    """The `repeat:` block: `instrument:` and `waves:` (instance number -> wave or null)."""
+    if entry is None:
+        return None
+    if not isinstance(entry, dict) or set(entry) - {"instrument", "waves"}:
+        raise MappingError(f"{source}: repeat: takes instrument: and waves:")
+    instrument = entry.get("instrument")
+    waves = entry.get("waves")
+    if not isinstance(instrument, str) or not isinstance(waves, dict) or not waves:
+        raise MappingError(
+            f"{source}: repeat: needs instrument: (the repeating instrument's name) and "
+            "waves: (instance number -> wave)"
+        )
+    mapped = _value_map(waves, f"{source}: repeat: waves")
+    bad = sorted({str(wave) for wave in mapped.values() if wave is not None and wave not in WAVES})
+    if bad:
+        raise MappingError(
+            f"{source}: repeat: waves: {', '.join(bad)} are not waves ({', '.join(WAVES)})"
+        )
+    return Repeat(instrument.strip(), mapped)
 
 
 def load_mapping(path: str | Path) -> Mapping:
@@ -267,47 +312,14 @@ def _text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(trimmed, ""), None, trimmed)
 
 
-def _already_canonical(target: str, numeric: bool):
-    """Whether a source value with no mapping is already what the target takes: a number for
-    an item or a numeric column (a raw export next to a labelled one), a wave or audience."""
-    if numeric:
-        return lambda value: bool(NUMBER.match(value.strip()))
-    vocabulary = {"wave": set(WAVES), "audience": set(AUDIENCES)}.get(target)
-    if vocabulary is None:
-        return lambda value: False
-    return lambda value: value in vocabulary
-
-
-def _apply_values(
-    column: pa.Array, value_map: dict[str, str | None], passes=lambda value: False
-) -> tuple[pa.Array, np.ndarray]:
-    """Map each distinct source value once; returns the mapped column (unmapped values kept as
-    they were) and a mask of rows whose value has no mapping."""
-    encoded = column.dictionary_encode()
-    distinct = encoded.dictionary.to_pylist()
-    mapped, known = [], []
-    for value in distinct:
-        key = value_key(value)
-        if key in value_map:
-            mapped.append(value_map[key])
-            known.append(True)
-        else:
-            mapped.append(value)
-            known.append(passes(value))
-    indices = encoded.indices
-    result = pc.take(pa.array(mapped, pa.string()), indices)
-    unmapped = pc.take(pa.array(known, pa.bool_()), indices)
-    unmapped = pc.invert(pc.fill_null(unmapped, True)).to_numpy(zero_copy_only=False)
-    return result, unmapped
-
-
-def normalise_dates(column: pa.Array, formats: tuple[str, ...]) -> pa.Array:
-    """Dates in the given formats as YYYY-MM-DD; values in no format are kept as they are."""
-    result = pc.if_else(pc.match_substring_regex(column, r"^\d{4}-\d{2}-\d{2}$"), column, None)
-    for form in formats:
-        parsed = pc.strptime(column, format=form, unit="s", error_is_null=True)
-        result = pc.coalesce(result, pc.strftime(parsed, format="%Y-%m-%d"))
-    return pc.coalesce(result, column)
+def normalise_dates(
+    column: pa.Array, formats: tuple[str, ...], spss_seconds: bool = False
+) -> pa.Array:
+    """completed_at's dates as YYYY-MM-DD, read strictly (etl/dates.py): ISO, then the
+    mapping's date_format: or, without one, day/month in the order the values settle (an
+    unsettled order refuses the file); in an SPSS file, plain numbers as SPSS dates. Values
+    that are no date are kept as they are, so that validation names them."""
+    return read_dates(column, formats, "completed_at", spss_seconds)
 
 
 def _failures(rows: np.ndarray, rule: str, column: str | None, values) -> pd.DataFrame:
@@ -324,16 +336,28 @@ class Prepared:
 
     table: pa.Table
     format: str
-    first_row: int
+    row_numbers: np.ndarray  # each row's spreadsheet row in the export
     failures: pd.DataFrame  # row-level problems found while mapping
     unfinished: np.ndarray  # rows the platform marked unfinished
     auto_dropped: list[str]
     dropped: list[str]
     linker: object | None = None  # etl.linking.Linker when the mapping links codes
+    encoding: str | None = None
+    skipped: Counter = field(default_factory=Counter)  # reason -> rows left out on purpose
+
+    @property
+    def rows_skipped(self) -> int:
+        return sum(self.skipped.values())
 
     @property
     def notes(self) -> list[str]:
         notes = []
+        if self.skipped:
+            notes.append(
+                f"skipped {self.rows_skipped} row(s): "
+                + "; ".join(f"{reason} ({count})" for reason, count in self.skipped.items())
+            )
+
         if self.auto_dropped:
             notes.append(
                 f"dropped the platform's personal-data column(s) {', '.join(self.auto_dropped)}"
@@ -449,7 +473,10 @@ def prepare(
     pseudonymiser=None,
 ) -> Prepared:
     """Read an export and turn it into the canonical responses table (text columns)."""
-    export = read_export(path, data, mapping.format)
+    from etl.response_rows import not_completed, responses_of
+
+    export = read_export(path, data, mapping.format, mapping.encoding)
+    export, positions, skipped, ragged = responses_of(export, mapping)
     table = export.table
     n_rows = table.num_rows
     items = set(instrument.items)
@@ -463,10 +490,10 @@ def prepare(
             f"column(s) {', '.join(mapped_personal)} hold personal data and cannot be mapped",
             "Remove them from columns: in the mapping file.",
         )
+    from etl.value_maps import already_canonical, apply_values, dropped_columns
+
     dropped = [
-        column
-        for column in dict.fromkeys((*mapping.drop, *drop))
-        if column in names and column not in auto_dropped
+        column for column in dropped_columns(names, mapping, drop) if column not in auto_dropped
     ]
     components = mapping.linking.components if mapping.linking else ()
     missing_components = [column for column in components if column not in names]
@@ -489,9 +516,15 @@ def prepare(
         )
 
     sources: dict[str, str] = {}  # canonical target -> source column
+    if REPEAT_WAVE_COLUMN in names:
+        sources["wave"] = REPEAT_WAVE_COLUMN
     for source, target in mapping.columns.items():
         if source in names and source not in dropped:
             sources[target] = source
+    for target, source in sources.items():  # a mapped column must not identify people
+        why = identifier_like(source, export.questions.get(source), table.column(source))
+        if why:
+            raise FileRejected(PersonalDataFinding(source, why).mapped_message(target))
     set_aside = set(auto_dropped) | set(dropped) | set(components)
     overridden = [  # named like a canonical column that --wave/--cohort or defaults: set
         name for name in names if name in mapping.defaults and name not in mapping.columns
@@ -511,7 +544,7 @@ def prepare(
         passthrough = leftover  # check_columns refuses them as unknown, as for any file
     elif leftover:
         findings = find_personal_data(
-            {name: table.column(name).to_pandas() for name in leftover}, set()
+            {name: table.column(name).to_pandas() for name in leftover}, set(), export.questions
         )
         if findings:
             raise FileRejected("; ".join(finding.message() for finding in findings))
@@ -545,14 +578,24 @@ def prepare(
         value_map = mapping.values_for(target)
         if value_map is not None:
             numeric = target in items or target in RESPONSE_OPTIONAL_COLUMNS
-            column, unmapped = _apply_values(column, value_map, _already_canonical(target, numeric))
+            column, unmapped, shown = apply_values(
+                column,
+                value_map,
+                already_canonical(target, numeric),
+                export.value_labels.get(sources[target]),
+            )
             rows = np.flatnonzero(unmapped)
             if len(rows):
                 failures.append(
-                    _failures(rows, "value_is_mapped", target, column.take(rows).to_pylist())
+                    _failures(rows, "value_is_mapped", target, shown.take(rows).to_pylist())
                 )
         if target == "completed_at":
-            column = normalise_dates(column, mapping.date_formats)
+            column, unfinished_rows = not_completed(column)
+            if len(unfinished_rows):
+                failures.append(
+                    _failures(unfinished_rows, "survey_is_completed", target, "[not completed]")
+                )
+            column = normalise_dates(column, mapping.date_formats, export.format == "spss")
         columns[target] = column
     linker = None
     if mapping.linking is not None:
@@ -566,14 +609,17 @@ def prepare(
     for name in passthrough:
         columns[name] = _text(table.column(name))
     status_failures, unfinished = _status_failures(export)
-    failures.append(status_failures)
+    failures += [status_failures, ragged]
     return Prepared(
         table=pa.table(columns),
         format=export.format,
-        first_row=export.first_row,
+        row_numbers=positions + export.first_row,
+        encoding=export.encoding,
+        skipped=skipped,
         failures=pd.concat(failures, ignore_index=True),
         unfinished=unfinished,
         auto_dropped=auto_dropped,
         dropped=dropped,
         linker=linker,
     )
+

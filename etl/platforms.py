@@ -25,9 +25,24 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 
-from etl.read import FileRejected, _cell_text, _check_header, _header, _utf8_bytes, read_table
+from etl.delimited import (
+    RAGGED_COLUMN,
+    UTF16_BOMS,
+    check_header,
+    checked_text,
+    decode,
+    drop_blank_trailing_columns,
+    encoding_of,
+    header_cells,
+    parse_rows,
+    sniff_delimiter,
+    unique_names,
+    with_encoding,
+)
+from etl.read import _cell_text, read_table
+from etl.redcap import never_opened_checkboxes
+from etl.refusal import FileRejected
 
 PLATFORMS = ("qualtrics", "redcap", "surveymonkey", "spss", "canonical")
 PLATFORM_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".sav", ".parquet")
@@ -42,6 +57,8 @@ QUALTRICS_PERSONAL = (
     "RecipientEmail",
     "LocationLatitude",
     "LocationLongitude",
+    "Name",  # legacy exports (V1..V10): the recipient's name and e-mail
+    "EmailAddress",
 )
 QUALTRICS_METADATA = (
     "StartDate",
@@ -52,6 +69,9 @@ QUALTRICS_METADATA = (
     "Finished",
     "RecordedDate",
     "ResponseId",
+    "ResponseID",  # 2016 and legacy exports
+    "ResponseSet",
+    "ExternalDataReference",
     "ExternalReference",
     "DistributionChannel",
     "UserLanguage",
@@ -77,9 +97,9 @@ SURVEYMONKEY_METADATA = ("Respondent ID", "Collector ID", "Start Date", "End Dat
 SURVEYMONKEY_METADATA_PATTERN = re.compile(r"^Custom Data( \d+)?$")
 # Columns that are dropped as personal data only when they hold e-mail addresses.
 PERSONAL_IF_EMAIL = {
-    "qualtrics": ("ExternalReference",),
+    "qualtrics": ("ExternalReference", "ExternalDataReference"),
     "surveymonkey": ("Custom Data", "Custom Data 1", "Custom Data 2"),
-    "spss": ("ExternalReference",),
+    "spss": ("ExternalReference", "ExternalDataReference"),
 }
 SURVEYMONKEY_GENERIC_OPTIONS = ("", "Response", "Open-Ended Response")
 
@@ -93,6 +113,7 @@ class Export:
     first_row: int = 2  # spreadsheet row of the first data row
     questions: dict[str, str] = field(default_factory=dict)  # column -> question text / label
     value_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # column -> code -> label
+    encoding: str | None = None  # how a text export was decoded (None for .xlsx and .sav)
 
     def personal_columns(self) -> list[str]:
         """The platform's known personal-data columns present in this export."""
@@ -128,44 +149,39 @@ class Export:
 # --- Text files ----------------------------------------------------------------------------
 
 
-def _delimited(data: bytes, check_names: bool = True) -> tuple[list[str], pa.Table]:
-    """Header cells and every following row of a CSV/TSV file, as text columns c0, c1, ..."""
-    text = _utf8_bytes(data)
-    if not text.strip():
+def _delimited(data: bytes, encoding: str | None = None) -> tuple[list[str], pa.Table]:
+    """Header cells and every following row of a CSV/TSV file, as text columns c0, c1, ...
+    (ragged rows marked in place, entirely empty nameless trailing columns left out); the
+    table's metadata says how the text was decoded."""
+    text = checked_text(data, encoding)
+    if not text.data.strip():
         raise FileRejected("the file is empty", "Export it again with a header and data rows.")
-    first_line = text.split(b"\n", 1)[0]
-    delimiter = "\t" if first_line.count(b"\t") > first_line.count(b",") else ","
-    header = _header(text, delimiter)
-    header = _check_header(header) if check_names else [str(cell).strip() for cell in header]
-    names = [f"c{position}" for position in range(len(header))]
+    delimiter = sniff_delimiter(text.data)
+    cells = header_cells(text.data, delimiter)
     try:
-        table = pa_csv.read_csv(
-            pa.BufferReader(text),
-            pa_csv.ReadOptions(column_names=names, skip_rows=1, block_size=4 << 20),
-            pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            pa_csv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
-                strings_can_be_null=True,
-                null_values=[""],
-            ),
-        )
+        table = parse_rows(text.data, len(cells), delimiter)
     except pa.ArrowInvalid as error:
         raise FileRejected(
-            f"the file cannot be parsed as CSV ({error})",
+            "the file cannot be parsed as CSV",
             "Export it again from the survey platform without editing it in a spreadsheet.",
         ) from error
-    return header, table
+    table, cells = drop_blank_trailing_columns(table, cells)
+    return cells, with_encoding(table, text.encoding)
 
 
 def _row(table: pa.Table, position: int) -> list[str | None]:
-    return [table.column(index)[position].as_py() for index in range(table.num_columns)]
+    columns = [name for name in table.column_names if name != RAGGED_COLUMN]
+    return [table.column(name)[position].as_py() for name in columns]
 
 
 def _named(table: pa.Table, names: list[str], skip: int) -> pa.Table:
+    """The data rows (after ``skip`` header rows) under their names, the ragged mark kept."""
+    encoding = encoding_of(table)
     table = table.slice(skip)
-    return pa.table(
-        {name: table.column(index).combine_chunks() for index, name in enumerate(names)}
-    )
+    columns = {name: table.column(index).combine_chunks() for index, name in enumerate(names)}
+    if RAGGED_COLUMN in table.column_names:
+        columns[RAGGED_COLUMN] = table.column(RAGGED_COLUMN).combine_chunks()
+    return with_encoding(pa.table(columns), encoding)
 
 
 def _require_rows(table: pa.Table) -> pa.Table:
@@ -174,25 +190,78 @@ def _require_rows(table: pa.Table) -> pa.Table:
     return table
 
 
-def read_qualtrics(data: bytes) -> Export:
-    header, table = _delimited(data)
+IMPORT_ID = re.compile(r"""^\s*\{\s*['"]ImportId['"]\s*:""")
+LEGACY_COLUMN = re.compile(r"^V\d+$")
+# Metadata columns whose question-text row repeats their name in words ("Start Date").
+QUALTRICS_LABELLED = (
+    "StartDate",
+    "EndDate",
+    "RecordedDate",
+    "Status",
+    "Progress",
+    "Finished",
+    "ResponseId",
+    "ResponseID",
+    "Duration (in seconds)",
+    "DistributionChannel",
+    "UserLanguage",
+)
+
+
+def _squashed(text: str | None) -> str:
+    return re.sub(r"[^a-z0-9]", "", (text or "").lower())
+
+
+def _is_label_row(header: list[str], row: list[str | None]) -> bool:
+    """A question-text row: some metadata column holds its own name in words."""
+    return any(
+        name in QUALTRICS_LABELLED and _squashed(value) == _squashed(name)
+        for name, value in zip(header, row, strict=True)
+    )
+
+
+def _is_legacy(header: list[str], rows: list[list[str | None]]) -> bool:
+    """The legacy layout: V1, V2, ... named by the row under them (V1 = ResponseID)."""
+    return (
+        bool(rows)
+        and len(header) >= 3
+        and all(LEGACY_COLUMN.match(name) for name in header[:3])
+        and _squashed(rows[0][0]) == "responseid"
+    )
+
+
+def read_qualtrics(data: bytes, encoding: str | None = None) -> Export:
+    """Qualtrics CSV/TSV in every layout: current (names, question texts, {"ImportId"}), 2016
+    ({'ImportId'} in single quotes, ResponseID), legacy (V1..V10 named by the row under them)
+    and two-row exports (names and question texts). Header rows are never responses."""
+    header, table = _delimited(data, encoding)
+    rows = [_row(table, position) for position in range(min(2, table.num_rows))]
+    names = list(header)
     extra = 0
-    for position in range(min(2, table.num_rows)):
-        if any((value or "").lstrip().startswith('{"ImportId"') for value in _row(table, position)):
-            extra = position + 1
-            break
-    else:  # a legacy export with only the question-text row
-        if table.num_rows and "ResponseId" in header:
-            if _row(table, 0)[header.index("ResponseId")] in ("Response ID", "ResponseID"):
+    if _is_legacy(header, rows):
+        names = [
+            label.strip() if LEGACY_COLUMN.match(name) and label and label.strip() else name
+            for name, label in zip(header, rows[0], strict=True)
+        ]
+        extra = 1
+    else:
+        for position, row in enumerate(rows):
+            if any(IMPORT_ID.match(value or "") for value in row):
+                extra = position + 1
+                break
+        else:
+            if rows and _is_label_row(header, rows[0]):
                 extra = 1
+    names = check_header(unique_names(names))
     questions = {}
     if extra:
-        questions = {name: text for name, text in zip(header, _row(table, 0), strict=True) if text}
+        questions = {name: text for name, text in zip(names, rows[0], strict=True) if text}
     return Export(
         "qualtrics",
-        _require_rows(_named(table, header, extra)),
+        _require_rows(_named(table, names, extra)),
         first_row=2 + extra,
         questions=questions,
+        encoding=encoding_of(table),
     )
 
 
@@ -208,9 +277,14 @@ def _checkbox_numbers(table: pa.Table) -> pa.Table:
     return pa.table(columns)
 
 
-def read_redcap(data: bytes) -> Export:
-    header, table = _delimited(data)
-    return Export("redcap", _require_rows(_checkbox_numbers(_named(table, header, 0))))
+def read_redcap(data: bytes, encoding: str | None = None) -> Export:
+    header, table = _delimited(data, encoding)
+    names = check_header(unique_names(header))
+    return Export(
+        "redcap",
+        _require_rows(never_opened_checkboxes(_checkbox_numbers(_named(table, names, 0)))),
+        encoding=encoding_of(table),
+    )
 
 
 def surveymonkey_names(questions: list[str | None], options: list[str | None]) -> list[str]:
@@ -237,7 +311,7 @@ def surveymonkey_names(questions: list[str | None], options: list[str | None]) -
         else name
         for position, name in enumerate(names)
     ]
-    return _check_header(names)
+    return check_header(unique_names(names))
 
 
 def _excel_rows(data: bytes) -> list[list[str | None]]:
@@ -259,7 +333,7 @@ def _excel_rows(data: bytes) -> list[list[str | None]]:
     return [row + [None] * (width - len(row)) for row in rows]
 
 
-def read_surveymonkey(path: Path, data: bytes) -> Export:
+def read_surveymonkey(path: Path, data: bytes, encoding: str | None = None) -> Export:
     if path.suffix.lower() == ".xlsx":
         rows = _excel_rows(data)
         if len(rows) < 2:
@@ -274,7 +348,7 @@ def read_surveymonkey(path: Path, data: bytes) -> Export:
         )
         questions = dict(zip(names, [value or "" for value in rows[0]], strict=True))
     else:
-        header, raw = _delimited(data, check_names=False)
+        header, raw = _delimited(data, encoding)
         if raw.num_rows == 0:
             raise FileRejected("the export has no answer-option header row", "Export it again.")
         names = surveymonkey_names(header, _row(raw, 0))
@@ -284,15 +358,24 @@ def read_surveymonkey(path: Path, data: bytes) -> Export:
     for name in names:  # a matrix statement's question is the one its group started with
         current = questions[name] or current
         questions[name] = current
-    return Export("surveymonkey", _require_rows(table), first_row=3, questions=questions)
+    return Export(
+        "surveymonkey",
+        _require_rows(table),
+        first_row=3,
+        questions=questions,
+        encoding=encoding_of(raw) if path.suffix.lower() != ".xlsx" else None,
+    )
 
 
 def _as_text(column) -> pa.Array:
     """A pandas column from pyreadstat as text: whole numbers without '.0', dates as ISO."""
     import pandas as pd
 
-    if pd.api.types.is_datetime64_any_dtype(column):
-        return pa.array(column.dt.strftime("%Y-%m-%d %H:%M:%S"), pa.string(), from_pandas=True)
+    from etl.dates import spss_datetime_text
+
+    dates = spss_datetime_text(column)  # any year, never through datetime64[ns]
+    if dates is not None:
+        return dates
     if pd.api.types.is_numeric_dtype(column):
         array = pa.array(column.astype("float64"), pa.float64(), from_pandas=True)
         integral = pc.equal(pc.round(array), array)
@@ -324,7 +407,7 @@ def read_spss(data: bytes) -> Export:
         ) from error
     finally:
         os.unlink(name)
-    _check_header(list(frame.columns))
+    check_header(list(frame.columns))
     table = pa.table({column: _as_text(frame[column]) for column in frame.columns})
     labels = {
         column: {_code_text(code): str(label) for code, label in mapping.items()}
@@ -336,11 +419,12 @@ def read_spss(data: bytes) -> Export:
     return Export("spss", _require_rows(table), questions=questions, value_labels=labels)
 
 
-def read_canonical(path: Path, data: bytes) -> Export:
-    table = read_table(path, data)
+def read_canonical(path: Path, data: bytes, encoding: str | None = None) -> Export:
+    table = read_table(path, data, encoding=encoding)
     return Export(
         "canonical",
         pa.table({name: _canonical_text(table.column(name)) for name in table.column_names}),
+        encoding=encoding_of(table),
     )
 
 
@@ -353,7 +437,7 @@ def _canonical_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
 # --- Which platform? -----------------------------------------------------------------------
 
 
-def detect_format(path: Path, data: bytes) -> str:
+def detect_format(path: Path, data: bytes, encoding: str | None = None) -> str:
     """The platform an export comes from, from its suffix and header rows."""
     suffix = path.suffix.lower()
     if suffix == ".sav":
@@ -367,16 +451,24 @@ def detect_format(path: Path, data: bytes) -> str:
         if "Respondent ID" in header or {"Response", "Open-Ended Response"} & set(options):
             return "surveymonkey"
         return "canonical"
+    sample = data[: 1 << 16] if len(data) > 1 << 16 and not data.startswith(UTF16_BOMS) else data
     try:
-        text = _utf8_bytes(data[: 1 << 16] if len(data) > 1 << 16 else data)
+        text = decode(sample, encoding).data
     except FileRejected:
-        text = _utf8_bytes(data)
+        text = decode(data, encoding).data
     lines = text.decode("utf-8", errors="replace").splitlines()
     head = "\n".join(lines[:4])
     first = lines[0] if lines else ""
-    if '{"ImportId"' in head or ("ResponseId" in first and "StartDate" in first):
+    second = lines[1] if len(lines) > 1 else ""
+    if re.search(r"""[{]\s*['"]ImportId['"]""", head):
+        return "qualtrics"
+    if re.match(r'^"?V1"?[,\t]"?V2"?[,\t]', first) and "ResponseID" in second:
+        return "qualtrics"
+    if re.search(r"ResponseI[dD]", first) and "StartDate" in first:
         return "qualtrics"
     if "Respondent ID" in first or "Collector ID" in first:
+        return "surveymonkey"
+    if re.search(r'(^|[,\t])"?(Response|Open-Ended Response)"?($|[,\t])', second):
         return "surveymonkey"
     if re.search(r"(^|[,\t])\"?(record_id|redcap_event_name)\b", first) or re.search(
         r"_complete\"?($|[,\t])", first
@@ -385,12 +477,15 @@ def detect_format(path: Path, data: bytes) -> str:
     return "canonical"
 
 
-def read_export(path: Path, data: bytes, format: str = "auto") -> Export:
-    """Read one export of the given platform ('auto': detect it)."""
+def read_export(
+    path: Path, data: bytes, format: str = "auto", encoding: str | None = None
+) -> Export:
+    """Read one export of the given platform ('auto': detect it); ``encoding`` overrides how
+    a text export is decoded."""
     if not data:
         raise FileRejected("the file is empty (0 bytes)", "Export it again with data.")
     if format == "auto":
-        format = detect_format(path, data)
+        format = detect_format(path, data, encoding)
     suffix = path.suffix.lower()
     expected = {
         "qualtrics": (".csv", ".tsv", ".txt"),
@@ -405,11 +500,11 @@ def read_export(path: Path, data: bytes, format: str = "auto") -> Export:
             "Export it again in one of those formats, or fix `format:` in the mapping file.",
         )
     if format == "qualtrics":
-        return read_qualtrics(data)
+        return read_qualtrics(data, encoding)
     if format == "redcap":
-        return read_redcap(data)
+        return read_redcap(data, encoding)
     if format == "surveymonkey":
-        return read_surveymonkey(path, data)
+        return read_surveymonkey(path, data, encoding)
     if format == "spss":
         return read_spss(data)
-    return read_canonical(path, data)
+    return read_canonical(path, data, encoding)

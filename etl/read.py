@@ -6,7 +6,6 @@ export, an Excel workbook and a Parquet file with the same rows give the same ta
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -14,9 +13,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from etl.delimited import (
+    RAGGED_COLUMN,
+    Text,
+    check_header,
+    decode,
+    drop_blank_trailing_columns,
+    header_cells,
+    legacy_text,
+    parse_rows,
+    sniff_delimiter,
+    with_encoding,
+)
+from etl.refusal import FileRejected
 from schemas.contract import (
     COHORTS_FILE,
     EVIDENCE_FILE,
@@ -24,21 +35,6 @@ from schemas.contract import (
     PROGRAMS_FILE,
     RESPONSE_SUFFIXES,
 )
-
-UTF8_BOM = b"\xef\xbb\xbf"
-UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-
-
-class FileRejected(Exception):
-    """A whole file is refused: nothing of it loads. Says what is wrong and how to fix it."""
-
-    def __init__(self, reason: str, fix: str = ""):
-        super().__init__(reason)
-        self.reason = reason
-        self.fix = fix
-
-    def __str__(self) -> str:
-        return f"{self.reason}. {self.fix}" if self.fix else self.reason
 
 
 @dataclass
@@ -96,127 +92,67 @@ def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _utf8_bytes(data: bytes, check: bool = True) -> bytes:
-    """The file's text as UTF-8 bytes without a BOM, or a refusal naming where it breaks.
-    ``check=False`` leaves the check to the caller (the CSV parser checks every text value)."""
-    if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM) :]
-    elif data.startswith(UTF16_BOMS):
-        try:
-            return data.decode("utf-16").encode("utf-8")
-        except UnicodeDecodeError as error:
-            raise FileRejected(
-                "the file starts like UTF-16 but is not valid UTF-16",
-                "Export it again as CSV UTF-8.",
-            ) from error
-    if check:
-        _check_utf8(data)
-    return data
-
-
-def _check_utf8(data: bytes) -> None:
-    """Refuse text that is not UTF-8, naming the first bad byte and its line."""
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise FileRejected(
-            f"the file is not UTF-8 text (byte 0x{data[error.start]:02x} on line {line})",
-            "Save it as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8) and ingest it again.",
-        ) from error
-
-
-def _first_line(text: bytes) -> bytes:
-    """The header line, without copying the rest of a large file."""
-    end = text.find(b"\n")
-    return text if end < 0 else text[:end]
-
-
-def _header(text: bytes, delimiter: str) -> list[str]:
-    first_line = _first_line(text).decode("utf-8").rstrip("\r")
-    try:
-        return next(csv.reader([first_line], delimiter=delimiter), [])
-    except csv.Error as error:  # e.g. a stray carriage return inside the header
-        raise FileRejected(
-            f"the header row cannot be read as CSV ({error})",
-            "Export the file again as CSV UTF-8 with one header row.",
-        ) from error
-
-
-def _check_header(columns: list[str]) -> list[str]:
-    cleaned = [str(column).strip() for column in columns]
-    if not cleaned or all(not column for column in cleaned):
-        raise FileRejected("the file is empty: it has no header row", "Export it again with data.")
-    blank = [position + 1 for position, column in enumerate(cleaned) if not column]
-    if blank:
-        raise FileRejected(
-            f"column(s) at position {blank} have no name", "Give every column a header."
-        )
-    duplicates = sorted({column for column in cleaned if cleaned.count(column) > 1})
-    if duplicates:
-        raise FileRejected(
-            f"column name(s) {duplicates} appear more than once", "Rename or remove the copies."
-        )
-    return cleaned
-
-
-def read_csv_bytes(data: bytes, numeric_columns: frozenset[str] = frozenset()) -> pa.Table:
+def read_csv_bytes(
+    data: bytes, numeric_columns: frozenset[str] = frozenset(), encoding: str | None = None
+) -> pa.Table:
     """Parse CSV (or TSV) bytes; columns named in numeric_columns are read as float64 when
-    every value is a number, every other column as text."""
-    # Arrow checks that every text value is UTF-8 as it parses (check_utf8), so the whole file
-    # is decoded here only to say where it breaks; the header is checked at once.
-    text = _utf8_bytes(data, check=False)
-    if not text or text.isspace():
+    every value is a number, every other column as text. Rows whose field count is not the
+    header's are marked (see etl.delimited); the encoding read is in the table's metadata."""
+    text = decode(data, encoding)
+    try:
+        return _csv_table(text, numeric_columns)
+    except _NotUtf8:
+        pass
+    return _csv_table(legacy_text(text.data), numeric_columns)
+
+
+class _NotUtf8(Exception):
+    """The text is not UTF-8 after all (found while parsing)."""
+
+
+def _csv_table(text: Text, numeric_columns: frozenset[str]) -> pa.Table:
+    data = text.data
+    if not data or data.isspace():
         raise FileRejected("the file is empty", "Export it again with a header and data rows.")
-    first_line = _first_line(text)
-    _check_utf8(first_line)
-    delimiter = "\t" if first_line.count(b"\t") > first_line.count(b",") else ","
-    header = _check_header(_header(text, delimiter))
-    # 4 MiB blocks keep both cores busy parsing (1M rows x 50 columns: 0.9 s, against 1.3 s
-    # with 16 MiB blocks on the 2-core benchmark machine).
-    read = pa_csv.ReadOptions(column_names=header, skip_rows=1, block_size=4 << 20)
-
-    def convert(numeric: set[str]) -> pa_csv.ConvertOptions:
-        return pa_csv.ConvertOptions(
-            column_types={
-                column: pa.float64() if column in numeric else pa.string() for column in header
-            },
-            strings_can_be_null=True,
-            null_values=[""],
-        )
-
-    def attempt(numeric: set[str]) -> pa.Table:
-        # Parsing in parallel needs rows that never span lines; a quoted value holding a line
-        # break is legal CSV, so such a file is parsed again serially.
+    delimiter = sniff_delimiter(data)
+    if text.encoding == "utf-8":
         try:
-            return pa_csv.read_csv(
-                pa.BufferReader(text),
-                read,
-                pa_csv.ParseOptions(delimiter=delimiter),
-                convert(numeric),
-            )
-        except pa.ArrowInvalid as error:
-            if "conversion error" in str(error):
-                raise
-            parse = pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
-            return pa_csv.read_csv(pa.BufferReader(text), read, parse, convert(numeric))
+            data[: data.find(b"\n") if b"\n" in data else len(data)].decode("utf-8")
+        except UnicodeDecodeError:
+            raise _NotUtf8() from None
+    cells = header_cells(data, delimiter)
+    numeric = {position for position, column in enumerate(cells) if column in numeric_columns}
 
-    numeric = {column for column in header if column in numeric_columns}
+    def parsed(numeric: set[int]) -> pa.Table:
+        try:
+            return parse_rows(data, len(cells), delimiter, numeric)
+        except UnicodeDecodeError:
+            raise _NotUtf8() from None
+        except pa.ArrowInvalid as error:
+            if "UTF8" in str(error):
+                if text.encoding == "utf-8":
+                    raise _NotUtf8() from None
+            raise
+
     try:
         try:
-            return attempt(numeric)
+            table = parsed(numeric)
         except pa.ArrowInvalid as error:
             if "conversion error" not in str(error):
                 raise
             # Some value is not a number: read as text and let validation name each one.
-            return attempt(set())
+            table = parsed(set())
     except pa.ArrowInvalid as error:
-        if "UTF8" in str(error):
-            _check_utf8(text)  # names the byte and the line
         raise FileRejected(
-            f"the file cannot be parsed as CSV ({error})",
+            "the file cannot be parsed as CSV",
             "Check that every row has as many fields as the header and quotes are balanced.",
         ) from error
+    # Entirely empty trailing columns with no name (a trailing comma on every line) are left
+    # out; every other column needs a name of its own.
+    table, cells = drop_blank_trailing_columns(table, cells)
+    header = check_header(cells)
+    names = header + ([RAGGED_COLUMN] if RAGGED_COLUMN in table.column_names else [])
+    return with_encoding(table.rename_columns(names), text.encoding)
 
 
 def _excel_table(data: bytes) -> pa.Table:
@@ -239,7 +175,7 @@ def _excel_table(data: bytes) -> pa.Table:
     width = len(header_row)
     while width and header_row[width - 1] in (None, ""):
         width -= 1
-    header = _check_header([column if column is not None else "" for column in header_row[:width]])
+    header = check_header([column if column is not None else "" for column in header_row[:width]])
     columns: list[list[object]] = [[] for _ in header]
     for row in rows:
         values = list(row[:width]) + [None] * (width - len(row))
@@ -277,11 +213,16 @@ def _parquet_table(data: bytes) -> pa.Table:
         raise FileRejected(
             f"the file cannot be read as Parquet ({error})", "Export it again as Parquet or CSV."
         ) from error
-    _check_header(table.column_names)
+    check_header(table.column_names)
     return table
 
 
-def read_table(path: Path, data: bytes, numeric_columns: frozenset[str] = frozenset()) -> pa.Table:
+def read_table(
+    path: Path,
+    data: bytes,
+    numeric_columns: frozenset[str] = frozenset(),
+    encoding: str | None = None,
+) -> pa.Table:
     """Read one input file's bytes into an Arrow table, whatever its format."""
     suffix = path.suffix.lower()
     if not data:
@@ -291,7 +232,7 @@ def read_table(path: Path, data: bytes, numeric_columns: frozenset[str] = frozen
     elif suffix == ".parquet":
         table = _parquet_table(data)
     elif suffix in (".csv", ".tsv", ".txt"):
-        table = read_csv_bytes(data, numeric_columns)
+        table = read_csv_bytes(data, numeric_columns, encoding)
     else:
         raise FileRejected(f"'{suffix}' files are not read", "Give a .csv, .xlsx or .parquet file.")
     if table.num_rows == 0:

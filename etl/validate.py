@@ -19,6 +19,8 @@ import pyarrow as pyarrow
 import pyarrow.compute as pc
 
 from etl.columns import each_column
+from etl.dates import ISO_DATE, real_dates
+from etl.delimited import RAGGED_COLUMN
 from etl.privacy import find_personal_data
 from etl.read import FileRejected
 from schemas.tables import describe
@@ -169,20 +171,23 @@ def _float64(array: pyarrow.ChunkedArray, out: np.ndarray | None) -> np.ndarray:
 
 
 def _dates(array: pyarrow.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """ISO dates as datetime64[ns] and a mask of values that are present but not ISO dates."""
+    """ISO dates (exactly YYYY-MM-DD) as datetime64[s], and a mask of values that are present
+    but not such dates.
+
+    Seconds, not nanoseconds: datetime64[ns] holds only 1677-09-21 to 2262-04-11 and wraps
+    outside it (1583-01-01 became 2167-07-21). In seconds every year stays as written, and
+    the contract's plausibility rules (schemas/tables.py) name a date such as 1583-01-01."""
     text = text_values(array)
-    try:  # fast path: every value a valid ISO date (Arrow's cast is strict)
+    try:  # fast path: every value a valid ISO date (Arrow's cast is strict: four-digit years)
         days = pc.cast(text, pyarrow.date32()).to_numpy(zero_copy_only=False)
-        return days.astype("datetime64[ns]"), np.zeros(len(days), dtype=bool)
+        return days.astype("datetime64[s]"), np.zeros(len(days), dtype=bool)
     except pyarrow.ArrowInvalid:
         pass
-    parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
-    # strptime rolls 2024-02-31 over to March: only a date that prints back as given is one.
-    round_trip = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text)
-    ok = pc.fill_null(round_trip, False)
-    bad = pc.and_(pc.is_valid(text), pc.invert(ok))
-    values = pc.if_else(ok, parsed, None).to_numpy(zero_copy_only=False).astype("datetime64[ns]")
-    return values, bad.to_numpy(zero_copy_only=False)
+    shaped = pc.if_else(pc.match_substring_regex(text, ISO_DATE), text, None)
+    dates = real_dates(shaped)  # 2024-02-31 is no date
+    bad = pc.and_(pc.is_valid(text), pc.is_null(dates))
+    values = pc.cast(dates, pyarrow.date32()).to_numpy(zero_copy_only=False)
+    return values.astype("datetime64[s]"), bad.to_numpy(zero_copy_only=False)
 
 
 def _booleans(array: pyarrow.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -326,6 +331,48 @@ def schema_failures(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataF
     return pd.concat(parts, ignore_index=True)
 
 
+# Rules that set a row aside before any other rule is read: a row the reader could not split
+# into the header's fields, and responses the platform marks as not real (previews, tests,
+# spam). Such a row is reported under these rules alone and takes part in no other rule (a
+# preview never makes the real response with the same code a duplicate).
+SET_ASIDE_RULES = (
+    "row_has_as_many_fields_as_header",
+    "response_is_not_a_preview",
+    "response_is_not_spam",
+)
+
+
+def _no_failures() -> pd.DataFrame:
+    return pd.DataFrame({"row": [], "rule": [], "column": [], "value": []})
+
+
+def take_ragged(table: pyarrow.Table) -> tuple[pyarrow.Table, pd.DataFrame]:
+    """The table without the reader's ragged-row mark, and a failure for each marked row."""
+    if RAGGED_COLUMN not in table.column_names:
+        return table, _no_failures()
+    marks = table.column(RAGGED_COLUMN)
+    rows = np.flatnonzero(pc.is_valid(marks).to_numpy(zero_copy_only=False))
+    failures = pd.DataFrame(
+        {
+            "row": rows,
+            "rule": "row_has_as_many_fields_as_header",
+            "column": None,
+            "value": marks.take(pyarrow.array(rows)).to_pylist(),
+        }
+    )
+    return table.drop_columns([RAGGED_COLUMN]), failures
+
+
+def set_aside_first(failures: pd.DataFrame) -> pd.DataFrame:
+    """Rows broken by a set-aside rule keep only those failures (see SET_ASIDE_RULES)."""
+    set_aside = failures["rule"].isin(SET_ASIDE_RULES).to_numpy()
+    if not set_aside.any():
+        return failures
+    rows = np.unique(failures["row"].to_numpy(dtype=np.int64)[set_aside])
+    other = failures["row"].isin(rows).to_numpy() & ~set_aside
+    return failures[~other]
+
+
 def raw_rows_as_json(
     table: pyarrow.Table, rows: np.ndarray, hash_code: Callable[[str], str] | None
 ) -> list[str]:
@@ -346,10 +393,26 @@ def split(
     failures: pd.DataFrame,
     table: pyarrow.Table,
     hash_code: Callable[[str], str] | None = None,
-    first_row: int = 2,
+    first_row: int | np.ndarray = 2,
 ) -> Validated:
-    """Valid rows, and a quarantine with each failing row's rules and reasons."""
-    failures = failures.sort_values(["row"], kind="stable")
+    """Valid rows, and a quarantine with each failing row's rules and reasons.
+
+    ``first_row`` is the spreadsheet row of the first data row, or every row's own number
+    where rows were merged or skipped on the way. A participant code is never quoted: the
+    reasons name its keyed hash."""
+    failures = set_aside_first(failures).sort_values(["row"], kind="stable")
+    if hash_code is not None:
+        # (a blank code component's failure names the components, not the code)
+        coded = (
+            (failures["column"] == "participant_code").to_numpy()
+            & failures["value"].notna().to_numpy()
+            & (failures["rule"] != "code_components_are_present").to_numpy()
+        )
+        if coded.any():
+            failures = failures.copy()
+            failures.loc[coded, "value"] = [
+                "hmac:" + hash_code(str(value)) for value in failures["value"][coded]
+            ]
     bad_rows = np.unique(failures["row"].to_numpy(dtype=np.int64))
     keep = np.ones(len(frame), dtype=bool)
     keep[bad_rows] = False
@@ -367,9 +430,14 @@ def split(
                 )
             )
         )
+    numbers = (
+        np.asarray(first_row)[bad_rows]
+        if isinstance(first_row, np.ndarray)
+        else bad_rows + first_row
+    )
     quarantine = pd.DataFrame(
         {
-            "source_row": (bad_rows + first_row).astype(np.int64),
+            "source_row": numbers.astype(np.int64),
             "rules": rules,
             "reasons": reasons,
             "raw": raw_rows_as_json(table, bad_rows, hash_code),

@@ -117,7 +117,7 @@ COMMENT ON COLUMN ingest_runs.input_format IS 'Input format: canonical (csv, xls
 COMMENT ON COLUMN ingest_runs.mapping_sha256 IS 'SHA-256 of the mapping file used, if any.';
 COMMENT ON COLUMN ingest_runs.rows_read IS 'Data rows read from the file.';
 COMMENT ON COLUMN ingest_runs.rows_loaded IS 'Rows loaded into their table.';
-COMMENT ON COLUMN ingest_runs.rows_quarantined IS 'Rows set aside in the quarantine table; rows_read = rows_loaded + rows_quarantined for loaded files.';
+COMMENT ON COLUMN ingest_runs.rows_quarantined IS 'Rows set aside in the quarantine table; rows_read = rows_loaded + rows_quarantined + rows_skipped for files that are not rejected.';
 COMMENT ON COLUMN ingest_runs.rows_replaced IS 'Previously loaded rows this file replaced (only with --replace).';
 COMMENT ON COLUMN ingest_runs.status IS 'loaded (all rows in), partial (some quarantined), rejected (file refused, nothing loaded), skipped (same sha256 already loaded).';
 COMMENT ON COLUMN ingest_runs.message IS 'Why the file was rejected or skipped, in words.';

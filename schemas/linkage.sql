@@ -49,3 +49,9 @@ COMMENT ON COLUMN linkage_keys.run_id IS 'Ingest run that stored the key.';
 
 ALTER TABLE responses ADD COLUMN IF NOT EXISTS flag_unfinished BOOLEAN;
 COMMENT ON COLUMN responses.flag_unfinished IS 'True when the survey platform marked the response unfinished (kept because every scale it answered met min_answered); false when finished; NULL for canonical files, which do not say.';
+
+-- Rows a file holds that are neither responses nor quarantined, and how its text was read.
+ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS rows_skipped BIGINT DEFAULT 0;
+COMMENT ON COLUMN ingest_runs.rows_skipped IS 'Rows left out on purpose, each for a stated reason (the message names them): events or waves mapped to null, REDCap repeating-instrument rows with no repeat: in the mapping, rows merged into the response of the same record and event. rows_read = rows_loaded + rows_quarantined + rows_skipped for every file that is not rejected.';
+ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS encoding VARCHAR;
+COMMENT ON COLUMN ingest_runs.encoding IS 'How a text file was decoded: utf-8, utf-8-sig (with a BOM), utf-16, an encoding named by the mapping''s encoding:, or "windows-1252 (guessed)" for a file that is not UTF-8. NULL for Excel, Parquet and SPSS files.';

@@ -16,6 +16,12 @@ from schemas.contract import AUDIENCES, DELIVERIES, FORMATS, PRE_WAVE_GRACE_DAYS
 from schemas.instrument import Instrument
 
 EVIDENCE_DESIGNS = ("single_group_pre_post", "comparison_group", "randomised")
+# Plausible dates: no survey export or cohort is older than EARLIEST_YEAR, and a response is
+# completed at most YEARS_BEFORE_COHORT before its cohort starts and YEARS_AFTER_COHORT after
+# it ends (the last follow-up wave is at 12 months). A date outside is a misread date format.
+EARLIEST_YEAR = 1990
+YEARS_BEFORE_COHORT = 1
+YEARS_AFTER_COHORT = 3
 
 # Every rule a row can break, in the words the quarantine uses. {column} and {value} are filled in.
 RULES: dict[str, str] = {
@@ -35,6 +41,15 @@ RULES: dict[str, str] = {
     "wave_is_allowed": "wave {value!r} is not one of " + ", ".join(WAVES),
     "audience_is_allowed": "audience {value!r} is not one of " + ", ".join(AUDIENCES),
     "date_not_in_future": "{column} {value} is in the future",
+    "date_not_before_1990": (
+        f"{{column}} {{value}} is before {EARLIEST_YEAR}, which no survey export or cohort "
+        "holds; check the date format"
+    ),
+    "date_near_cohort_dates": (
+        f"completed_at is more than {YEARS_BEFORE_COHORT} year before its cohort started or "
+        f"more than {YEARS_AFTER_COHORT} years after it ended; check the date format and "
+        "the cohort_id"
+    ),
     "item_within_scale_range": "{column} must be within its scale's range, got {value!r}",
     "years_experience_within_0_to_70": "years_experience must be between 0 and 70, got {value!r}",
     "duration_is_not_negative": "duration_seconds must not be negative, got {value!r}",
@@ -74,6 +89,14 @@ RULES: dict[str, str] = {
     "code_components_are_present": (
         "the self-generated code cannot be built: component(s) {value} are blank"
     ),
+    "row_has_as_many_fields_as_header": (
+        "the row has {value}: it cannot be split into the file's columns (a hand-edited row, "
+        "or a download cut short); fix the row or export the file again"
+    ),
+    "survey_is_completed": (
+        "the survey platform says this survey was not completed ({value}), so it has no "
+        "completion date"
+    ),
 }
 
 
@@ -89,6 +112,12 @@ def describe(rule: str, column: str | None, value: object) -> str:
 
 def _today() -> pd.Timestamp:
     return pd.Timestamp(dt.date.today())
+
+
+def _earliest_date() -> pd.Timestamp:
+    """The first plausible date. Dates are compared as parsed (datetime64[s], see
+    etl/validate.py), so a date such as 1583-01-01 is compared as itself, never wrapped."""
+    return pd.Timestamp(EARLIEST_YEAR, 1, 1)
 
 
 class ProgramsModel(pa.DataFrameModel):
@@ -144,6 +173,10 @@ class CohortsModel(pa.DataFrameModel):
     def cost_is_not_negative(cls, series: pd.Series) -> pd.Series:
         return series >= 0
 
+    @pa.check("start_date", "end_date", name="date_not_before_1990")
+    def date_not_before_1990(cls, series: pd.Series) -> pd.Series:
+        return series >= _earliest_date()
+
     @pa.dataframe_check(name="end_date_not_before_start_date")
     def end_date_not_before_start_date(cls, frame: pd.DataFrame) -> pd.Series:
         return ~(frame["end_date"] < frame["start_date"])
@@ -182,6 +215,10 @@ class ResponsesModel(pa.DataFrameModel):
     def date_not_in_future(cls, series: pd.Series) -> pd.Series:
         return series <= _today()
 
+    @pa.check("completed_at", name="date_not_before_1990")
+    def date_not_before_1990(cls, series: pd.Series) -> pd.Series:
+        return series >= _earliest_date()
+
     @pa.check("years_experience", name="years_experience_within_0_to_70")
     def years_experience_within_0_to_70(cls, series: pd.Series) -> pd.Series:
         return series.between(0, 70)
@@ -203,6 +240,13 @@ class ResponsesModel(pa.DataFrameModel):
     def later_wave_not_before_cohort_end(cls, frame: pd.DataFrame) -> pd.Series:
         later = frame["wave"].isin([wave for wave in WAVES if wave != "pre"])
         return ~(later & (frame["completed_at"] < frame["cohort_end"]))
+
+    @pa.dataframe_check(name="date_near_cohort_dates")
+    def date_near_cohort_dates(cls, frame: pd.DataFrame) -> pd.Series:
+        # An unknown cohort (NaT) compares false: cohort_id_exists names that row instead.
+        earliest = frame["cohort_start"] - pd.DateOffset(years=YEARS_BEFORE_COHORT)
+        latest = frame["cohort_end"] + pd.DateOffset(years=YEARS_AFTER_COHORT)
+        return ~((frame["completed_at"] < earliest) | (frame["completed_at"] > latest))
 
 
 class EvidenceModel(pa.DataFrameModel):

@@ -60,8 +60,10 @@ def build_tiny_db(path: Path, groups: dict[tuple[str, str], int], *, seed: int =
         "items_missing_share, flag_straightlining, flag_item_missingness, flag_speeding, run_id, "
         "source, source_row, CONF_01, CONF_02, score_CONF, answered_CONF) VALUES ("
         + ", ".join("?" * 16) + ")", rows)
-    con.execute("INSERT INTO ingest_runs VALUES ('run1', 'tiny.csv', 'responses', NULL, "
-                "'canonical', NULL, ?, ?, 1, 0, 'partial', NULL, now(), now())",
+    con.execute("INSERT INTO ingest_runs (run_id, source, kind, sha256, input_format, "
+                "mapping_sha256, rows_read, rows_loaded, rows_quarantined, rows_replaced, "
+                "status, message, started_at, finished_at) VALUES ('run1', 'tiny.csv', "
+                "'responses', NULL, 'canonical', NULL, ?, ?, 1, 0, 'partial', NULL, now(), now())",
                 [len(rows) + 1, len(rows)])
     con.execute("INSERT INTO quarantine VALUES ('run1', 'tiny.csv', 99, ['wave_is_allowed'], "
                 "'wave must be one of pre, post; got ''mid''', '{\"wave\": \"mid\"}', now())")

@@ -35,9 +35,8 @@ def ingest_responses_text(tmp_path, content: bytes | str, name="responses.csv", 
             "missing required column(s): audience",
         ),
         (
-            responses_csv(GOOD_ROWS[0])
-            .encode("cp1252")
-            .replace(b"educator", "éducator".encode("cp1252")),
+            # 0x81 is neither UTF-8 nor Windows-1252: not text in any encoding tried
+            responses_csv(GOOD_ROWS[0]).encode("utf-8").replace(b"educator", b"\x81ducator"),
             "not UTF-8",
         ),
         (
@@ -48,7 +47,7 @@ def ingest_responses_text(tmp_path, content: bytes | str, name="responses.csv", 
             responses_csv(GOOD_ROWS[0] + ",blue", header=HEADER + ",favourite_colour"),
             "unknown column(s): favourite_colour",
         ),
-        (HEADER + '\n"unclosed,1\n', "cannot be parsed as CSV"),
+        (b"\x00\x01\x02PK\x81\x8d\n\x00\x00", "not UTF-8"),
     ],
     ids=[
         "zero-bytes",
@@ -123,15 +122,15 @@ def test_invalid_instrument_is_rejected_naming_the_scale_and_key(tmp_path):
     ("where", "line"),
     [("text column", 3), ("item column", 3), ("header", 1)],
 )
-def test_bytes_that_are_not_utf8_are_refused_naming_the_byte_and_line(tmp_path, where, line):
+def test_bytes_that_are_neither_utf8_nor_windows_1252_are_refused_naming_the_byte_and_line(tmp_path, where, line):
     content = responses_csv(*GOOD_ROWS[:3]).encode("utf-8")
     lines = content.split(b"\n")
     if where == "text column":
-        lines[2] = lines[2].replace(b"educator", b"\xe9ducator")
+        lines[2] = lines[2].replace(b"educator", b"\x8fducator")
     elif where == "item column":
-        lines[2] = lines[2].replace(b",3,", b",\xff,", 1)
+        lines[2] = lines[2].replace(b",3,", b",\x9d,", 1)
     else:
-        lines[0] = lines[0].replace(b"audience", b"audi\xe8nce")
+        lines[0] = lines[0].replace(b"audience", b"audi\x90nce")
     report, db = ingest_responses_text(tmp_path, b"\n".join(lines))
     (responses,) = responses_report(report)
     assert responses.status == "rejected"
