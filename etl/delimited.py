@@ -125,12 +125,6 @@ def legacy_text(data: bytes) -> Text:
         return Text(decoded.encode("utf-8"), LEGACY_ENCODING + GUESSED)
 
 
-def checked_text(data: bytes, encoding: str | None = None) -> Text:
-    """``decode``, with UTF-8 checked and the Windows-1252 fallback applied at once."""
-    text = decode(data, encoding)
-    return legacy_text(text.data) if text.encoding == "utf-8" else text
-
-
 def with_encoding(table: pa.Table, encoding: str | None) -> pa.Table:
     """The table, remembering how its text was decoded."""
     if encoding is None:
@@ -149,25 +143,25 @@ def encoding_of(table: pa.Table) -> str | None:
 # --- The header ----------------------------------------------------------------------------
 
 
-def _first_line(text: bytes) -> bytes:
+def first_line(text: bytes) -> bytes:
     """The header line, without copying the rest of a large file."""
     end = text.find(b"\n")
     return text if end < 0 else text[:end]
 
 
 def sniff_delimiter(text: bytes) -> str:
-    first_line = _first_line(text)
-    return "\t" if first_line.count(b"\t") > first_line.count(b",") else ","
+    line = first_line(text)
+    return "\t" if line.count(b"\t") > line.count(b",") else ","
 
 
 def header_cells(text: bytes, delimiter: str) -> list[str]:
     """The first row's cells, trimmed."""
     try:
-        first_line = _first_line(text).decode("utf-8").rstrip("\r")
+        line = first_line(text).decode("utf-8").rstrip("\r")
     except UnicodeDecodeError as error:
         raise _not_utf8(text, error) from error
     try:
-        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+        cells = next(csv.reader([line], delimiter=delimiter), [])
     except csv.Error as error:  # e.g. a stray carriage return inside the header
         raise FileRejected(
             f"the header row cannot be read as CSV ({error})",
@@ -339,3 +333,66 @@ def parse_rows(
         if not FIELD_COUNT.search(str(error)):
             raise _parse_problem(error) from error
     return _with_ragged_rows(text, width, delimiter, numeric)
+
+
+class _NotUtf8(Exception):
+    """The text is not UTF-8 after all (found while parsing)."""
+
+
+def read_delimited(
+    data: bytes, encoding: str | None = None, numeric_names: frozenset[str] = frozenset()
+) -> tuple[list[str], pa.Table]:
+    """A CSV/TSV file's header cells and the rows under them as columns c0, c1, ... (float64
+    where the header names a column of ``numeric_names`` and every value is a number, else
+    text), ragged rows marked in place, entirely empty nameless trailing columns left out, and
+    the encoding read in the table's metadata (``encoding_of``).
+
+    UTF-8 without a BOM is checked by the parser as it reads every value (faster than decoding
+    the file first); a file that turns out not to be UTF-8 is read again as Windows-1252."""
+    text = decode(data, encoding)
+    try:
+        return _read_delimited(text, numeric_names)
+    except _NotUtf8:
+        return _read_delimited(legacy_text(text.data), numeric_names)
+
+
+def _read_delimited(text: Text, numeric_names: frozenset[str]) -> tuple[list[str], pa.Table]:
+    data = text.data
+    unchecked = text.encoding == "utf-8"
+    if not data or data.isspace():
+        raise FileRejected("the file is empty", "Export it again with a header and data rows.")
+    if unchecked:
+        try:
+            first_line(data).decode("utf-8")
+        except UnicodeDecodeError:
+            raise _NotUtf8() from None
+    delimiter = sniff_delimiter(data)
+    cells = header_cells(data, delimiter)
+    numeric = {position for position, column in enumerate(cells) if column in numeric_names}
+
+    def parsed(numeric: set[int]) -> pa.Table:
+        try:
+            return parse_rows(data, len(cells), delimiter, numeric)
+        except UnicodeDecodeError:
+            raise _NotUtf8() from None
+        except pa.ArrowInvalid as error:
+            if unchecked and "UTF8" in str(error):
+                raise _NotUtf8() from None
+            raise
+
+    try:
+        try:
+            table = parsed(numeric)
+        except pa.ArrowInvalid as error:
+            if "conversion error" not in str(error):
+                raise
+            # Some value is not a number: read as text and let validation name each one.
+            table = parsed(set())
+    except pa.ArrowInvalid as error:
+        raise FileRejected(
+            "the file cannot be parsed as CSV",
+            "Check that every row has as many fields as the header and quotes are balanced, "
+            "or export the file again from the survey platform.",
+        ) from error
+    table, cells = drop_blank_trailing_columns(table, cells)
+    return cells, with_encoding(table, text.encoding)

@@ -27,7 +27,7 @@ from pathlib import Path
 from etl.delimited import RAGGED_COLUMN
 from etl.draft_values import guess, short, value_lines, yaml_text
 from etl.mapping import CANONICAL_COLUMNS
-from etl.platforms import Export, read_export
+from etl.platforms import LEGACY_COLUMN, Export, read_export
 from etl.privacy import identifier_like
 from schemas.contract import AUDIENCES, WAVES
 from schemas.instrument import Instrument
@@ -38,7 +38,6 @@ CANONICAL_WORDS = [
     (r"profession|role|audience|occupation|work as|job", "audience"),
     (r"cohort|course date|which group", "cohort_id"),
 ]
-LEGACY = re.compile(r"^V\d+$")  # legacy Qualtrics names; SPSS keeps the meaning in the label
 TEXT_ENTRY = re.compile(r"(^|[_.])TEXT$", re.IGNORECASE)
 TEXT_QUESTION = re.compile(r"-\s*text$", re.IGNORECASE)
 LINE_BREAK = re.compile("[\r\n\x0b\x0c\x85\u2028\u2029]")
@@ -80,7 +79,7 @@ def _role(export: Export, column: str) -> tuple[str, str] | None:
     if export.format not in ("qualtrics", "spss", "surveymonkey"):
         return None
     name = column
-    if LEGACY.match(column):
+    if LEGACY_COLUMN.match(column):  # SPSS keeps a legacy name's meaning in its label
         if export.format == "qualtrics" and column == "V1":
             return ROLES["responseid"]
         name = export.questions.get(column, "")

@@ -35,6 +35,7 @@ from etl.validate import (
     parse,
     schema_failures,
     split,
+    spreadsheet_rows,
     take_ragged,
     text_values,
 )
@@ -259,6 +260,16 @@ def _kept_items(items: np.ndarray, names: tuple[str, ...], keep: np.ndarray) -> 
     return dict(zip(names, each_column(compact, range(len(names))), strict=True))
 
 
+def _read_canonical(
+    source: str, data: bytes, numbers: frozenset[str], record: load.RunRecord
+) -> tuple[pa.Table, pd.DataFrame]:
+    """A file in the canonical layout as read, without the reader's ragged-row mark, and the
+    failures of its ragged rows; how its text was decoded goes into the run record."""
+    table = read_table(Path(source), data, numbers)
+    record.encoding = encoding_of(table)
+    return take_ragged(table)
+
+
 class _Run:
     """State of one run: the warehouse copy, the instrument in force, the pseudonymiser."""
 
@@ -311,9 +322,7 @@ class _Run:
         table_name: str,
         to_rows: Callable[[pd.DataFrame], pd.DataFrame],
     ) -> FileReport:
-        table = read_table(Path(source), data, spec.numbers)
-        record.encoding = encoding_of(table)
-        table, ragged = take_ragged(table)
+        table, ragged = _read_canonical(source, data, spec.numbers, record)
         table, dropped = check_columns(table, spec, drop=self.options.drop)
         frame, failures = parse(table, spec)
         failures = pd.concat(
@@ -353,9 +362,7 @@ class _Run:
             )
             return frame
 
-        table = read_table(Path(source), data, EVIDENCE.numbers)
-        record.encoding = encoding_of(table)
-        table, ragged = take_ragged(table)
+        table, ragged = _read_canonical(source, data, EVIDENCE.numbers, record)
         table, dropped = check_columns(table, EVIDENCE, drop=self.options.drop)
         frame, failures = parse(table, EVIDENCE)
         failures = pd.concat(
@@ -416,9 +423,8 @@ class _Run:
             table = prepared.table
             set_aside = prepared.failures
         else:
-            table = read_table(Path(source), data, frozenset(instrument.items) | RESPONSES.numbers)
-            record.encoding = encoding_of(table)
-            table, set_aside = take_ragged(table)
+            numbers = frozenset(instrument.items) | RESPONSES.numbers
+            table, set_aside = _read_canonical(source, data, numbers, record)
         table, dropped = check_columns(
             table, RESPONSES, known_items=instrument.items, drop=self.options.drop
         )
@@ -480,8 +486,10 @@ class _Run:
                 }
             )
             failures = pd.concat([failures, already], ignore_index=True)
-        first_row = prepared.row_numbers if prepared is not None else 2
-        validated = split(frame, failures, table, self.pseudonymiser.hash_one, first_row)
+        row_numbers = (
+            prepared.row_numbers if prepared is not None else spreadsheet_rows(len(frame))
+        )
+        validated = split(frame, failures, table, self.pseudonymiser.hash_one, row_numbers)
         self.step(source, "scoring")
         scored = score_responses(frame, instrument)
         # From here on the item block is reused for the loaded rows (``_kept_items``): the
@@ -514,11 +522,7 @@ class _Run:
                 "flag_straightlining": scored.flag_straightlining[keep],
                 "flag_item_missingness": scored.flag_item_missingness[keep],
                 "flag_speeding": scored.flag_speeding[keep],
-                "source_row": (
-                    np.asarray(first_row)[keep]
-                    if isinstance(first_row, np.ndarray)
-                    else np.flatnonzero(keep) + first_row
-                ).astype(np.int32),
+                "source_row": row_numbers[keep].astype(np.int32),
             }
         )
         if prepared is not None:

@@ -28,6 +28,7 @@ from etl.platforms import PLATFORMS, Export, read_export
 from etl.privacy import PersonalDataFinding, find_personal_data, identifier_like
 from etl.read import FileRejected
 from etl.redcap import REPEAT_WAVE_COLUMN, Repeat
+from etl.validate import no_failures
 from schemas.contract import (
     RESPONSE_OPTIONAL_COLUMNS,
     RESPONSE_REQUIRED_COLUMNS,
@@ -326,10 +327,6 @@ def _failures(rows: np.ndarray, rule: str, column: str | None, values) -> pd.Dat
     return pd.DataFrame({"row": rows, "rule": rule, "column": column, "value": values})
 
 
-def _no_failures() -> pd.DataFrame:
-    return pd.DataFrame({"row": [], "rule": [], "column": [], "value": []})
-
-
 @dataclass
 class Prepared:
     """A responses export turned into the canonical table, and what it took."""
@@ -417,7 +414,7 @@ class Prepared:
 def _status_failures(export: Export) -> tuple[pd.DataFrame, np.ndarray]:
     """Survey previews and spam set aside; rows the platform marks unfinished."""
     table, n_rows = export.table, export.table.num_rows
-    failures = [_no_failures()]
+    failures = [no_failures()]
     unfinished = np.zeros(n_rows, dtype=bool)
     names = table.column_names
 
@@ -566,7 +563,7 @@ def prepare(
             "(or with --wave / --cohort)",
         )
 
-    failures = [_no_failures()]
+    failures = [no_failures()]
     columns: dict[str, pa.Array] = {}
     for target in (*CANONICAL_COLUMNS, *instrument.items):
         if target in constants:

@@ -30,13 +30,9 @@ from etl.delimited import (
     RAGGED_COLUMN,
     UTF16_BOMS,
     check_header,
-    checked_text,
     decode,
-    drop_blank_trailing_columns,
     encoding_of,
-    header_cells,
-    parse_rows,
-    sniff_delimiter,
+    read_delimited,
     unique_names,
     with_encoding,
 )
@@ -149,26 +145,6 @@ class Export:
 # --- Text files ----------------------------------------------------------------------------
 
 
-def _delimited(data: bytes, encoding: str | None = None) -> tuple[list[str], pa.Table]:
-    """Header cells and every following row of a CSV/TSV file, as text columns c0, c1, ...
-    (ragged rows marked in place, entirely empty nameless trailing columns left out); the
-    table's metadata says how the text was decoded."""
-    text = checked_text(data, encoding)
-    if not text.data.strip():
-        raise FileRejected("the file is empty", "Export it again with a header and data rows.")
-    delimiter = sniff_delimiter(text.data)
-    cells = header_cells(text.data, delimiter)
-    try:
-        table = parse_rows(text.data, len(cells), delimiter)
-    except pa.ArrowInvalid as error:
-        raise FileRejected(
-            "the file cannot be parsed as CSV",
-            "Export it again from the survey platform without editing it in a spreadsheet.",
-        ) from error
-    table, cells = drop_blank_trailing_columns(table, cells)
-    return cells, with_encoding(table, text.encoding)
-
-
 def _row(table: pa.Table, position: int) -> list[str | None]:
     columns = [name for name in table.column_names if name != RAGGED_COLUMN]
     return [table.column(name)[position].as_py() for name in columns]
@@ -234,7 +210,7 @@ def read_qualtrics(data: bytes, encoding: str | None = None) -> Export:
     """Qualtrics CSV/TSV in every layout: current (names, question texts, {"ImportId"}), 2016
     ({'ImportId'} in single quotes, ResponseID), legacy (V1..V10 named by the row under them)
     and two-row exports (names and question texts). Header rows are never responses."""
-    header, table = _delimited(data, encoding)
+    header, table = read_delimited(data, encoding)
     rows = [_row(table, position) for position in range(min(2, table.num_rows))]
     names = list(header)
     extra = 0
@@ -278,7 +254,7 @@ def _checkbox_numbers(table: pa.Table) -> pa.Table:
 
 
 def read_redcap(data: bytes, encoding: str | None = None) -> Export:
-    header, table = _delimited(data, encoding)
+    header, table = read_delimited(data, encoding)
     names = check_header(unique_names(header))
     return Export(
         "redcap",
@@ -348,7 +324,7 @@ def read_surveymonkey(path: Path, data: bytes, encoding: str | None = None) -> E
         )
         questions = dict(zip(names, [value or "" for value in rows[0]], strict=True))
     else:
-        header, raw = _delimited(data, encoding)
+        header, raw = read_delimited(data, encoding)
         if raw.num_rows == 0:
             raise FileRejected("the export has no answer-option header row", "Export it again.")
         names = surveymonkey_names(header, _row(raw, 0))

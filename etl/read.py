@@ -15,18 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from etl.delimited import (
-    RAGGED_COLUMN,
-    Text,
-    check_header,
-    decode,
-    drop_blank_trailing_columns,
-    header_cells,
-    legacy_text,
-    parse_rows,
-    sniff_delimiter,
-    with_encoding,
-)
+from etl.delimited import RAGGED_COLUMN, check_header, encoding_of, read_delimited, with_encoding
 from etl.refusal import FileRejected
 from schemas.contract import (
     COHORTS_FILE,
@@ -97,62 +86,12 @@ def read_csv_bytes(
 ) -> pa.Table:
     """Parse CSV (or TSV) bytes; columns named in numeric_columns are read as float64 when
     every value is a number, every other column as text. Rows whose field count is not the
-    header's are marked (see etl.delimited); the encoding read is in the table's metadata."""
-    text = decode(data, encoding)
-    try:
-        return _csv_table(text, numeric_columns)
-    except _NotUtf8:
-        pass
-    return _csv_table(legacy_text(text.data), numeric_columns)
-
-
-class _NotUtf8(Exception):
-    """The text is not UTF-8 after all (found while parsing)."""
-
-
-def _csv_table(text: Text, numeric_columns: frozenset[str]) -> pa.Table:
-    data = text.data
-    if not data or data.isspace():
-        raise FileRejected("the file is empty", "Export it again with a header and data rows.")
-    delimiter = sniff_delimiter(data)
-    if text.encoding == "utf-8":
-        try:
-            data[: data.find(b"\n") if b"\n" in data else len(data)].decode("utf-8")
-        except UnicodeDecodeError:
-            raise _NotUtf8() from None
-    cells = header_cells(data, delimiter)
-    numeric = {position for position, column in enumerate(cells) if column in numeric_columns}
-
-    def parsed(numeric: set[int]) -> pa.Table:
-        try:
-            return parse_rows(data, len(cells), delimiter, numeric)
-        except UnicodeDecodeError:
-            raise _NotUtf8() from None
-        except pa.ArrowInvalid as error:
-            if "UTF8" in str(error):
-                if text.encoding == "utf-8":
-                    raise _NotUtf8() from None
-            raise
-
-    try:
-        try:
-            table = parsed(numeric)
-        except pa.ArrowInvalid as error:
-            if "conversion error" not in str(error):
-                raise
-            # Some value is not a number: read as text and let validation name each one.
-            table = parsed(set())
-    except pa.ArrowInvalid as error:
-        raise FileRejected(
-            "the file cannot be parsed as CSV",
-            "Check that every row has as many fields as the header and quotes are balanced.",
-        ) from error
-    # Entirely empty trailing columns with no name (a trailing comma on every line) are left
-    # out; every other column needs a name of its own.
-    table, cells = drop_blank_trailing_columns(table, cells)
-    header = check_header(cells)
-    names = header + ([RAGGED_COLUMN] if RAGGED_COLUMN in table.column_names else [])
-    return with_encoding(table.rename_columns(names), text.encoding)
+    header's are marked (see etl.delimited); the encoding read is in the table's metadata.
+    Entirely empty trailing columns with no name (a trailing comma on every line) are left
+    out; every other column needs a name of its own."""
+    cells, table = read_delimited(data, encoding, numeric_columns)
+    names = check_header(cells) + ([RAGGED_COLUMN] if RAGGED_COLUMN in table.column_names else [])
+    return with_encoding(table.rename_columns(names), encoding_of(table))
 
 
 def _excel_table(data: bytes) -> pa.Table:

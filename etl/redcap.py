@@ -129,6 +129,7 @@ def arrange(table: pa.Table, repeat: Repeat | None, ragged: np.ndarray) -> Arran
         repeating.setdefault(key, []).append(position)
         merged[position] = dict(rows[position], **{REPEAT_WAVE_COLUMN: wave})
         kept.append(position)
+    shared: set[int] = set()  # the records' non-repeating rows, merged into their instances
     if repeat is not None:  # the shared row's fields go into each instance
         for key, first in base_of.items():
             instances_of = repeating.get(key, [])
@@ -138,13 +139,13 @@ def arrange(table: pa.Table, repeat: Repeat | None, ragged: np.ndarray) -> Arran
                 for name, value in base.items():
                     if target.get(name) in (None, "") and value not in (None, ""):
                         target[name] = value
-            kept.remove(first)
+            shared.add(first)
             skipped[
                 "the record's shared row, merged into its instances"
                 if instances_of
                 else f"a record and event with no instance of {repeat.instrument!r}"
             ] += 1
-    kept.sort()
+    kept = sorted(set(kept) - shared)
     columns = [*names, *([REPEAT_WAVE_COLUMN] if repeat is not None else [])]
     data = {
         name: pa.array(

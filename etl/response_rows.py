@@ -70,8 +70,9 @@ def responses_of(
         if skip.any():
             table = table.filter(pa.array(~skip))
             positions = positions[~skip]
-    old_rows = ragged["row"].to_numpy(dtype=np.int64)
-    new_row = {int(old): new for new, old in enumerate(positions.tolist())}
-    ragged = ragged.assign(row=[new_row.get(int(row), -1) for row in old_rows])
+    # The ragged rows' failures, renumbered to the rows kept.
+    new_row = np.full(len(is_ragged), -1, dtype=np.int64)
+    new_row[positions] = np.arange(len(positions))
+    ragged = ragged.assign(row=new_row[ragged["row"].to_numpy(dtype=np.int64)])
     ragged = ragged[ragged["row"] >= 0].reset_index(drop=True)
     return replace(export, table=table), positions, skipped, ragged

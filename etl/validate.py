@@ -124,6 +124,11 @@ def check_columns(
     return table, present
 
 
+def no_failures() -> pd.DataFrame:
+    """An empty failure frame: one row per failing row, rule and column, with the value."""
+    return pd.DataFrame({"row": [], "rule": [], "column": [], "value": []})
+
+
 def text_values(array: pyarrow.ChunkedArray) -> pyarrow.ChunkedArray:
     """Any column as trimmed text, blanks as null (as ``parse`` reads text)."""
     if not pyarrow.types.is_string(array.type) and not pyarrow.types.is_large_string(array.type):
@@ -280,7 +285,7 @@ def parse(
     failure_frame = (
         pd.concat(failures, ignore_index=True)
         if failures
-        else pd.DataFrame({"row": [], "rule": [], "column": [], "value": []})
+        else no_failures()
     )
     return frame, failure_frame
 
@@ -327,7 +332,7 @@ def schema_failures(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.DataF
                 pd.DataFrame({"row": failing, "rule": check.name, "column": None, "value": None})
             )
     if not parts:
-        return pd.DataFrame({"row": [], "rule": [], "column": [], "value": []})
+        return no_failures()
     return pd.concat(parts, ignore_index=True)
 
 
@@ -342,14 +347,10 @@ SET_ASIDE_RULES = (
 )
 
 
-def _no_failures() -> pd.DataFrame:
-    return pd.DataFrame({"row": [], "rule": [], "column": [], "value": []})
-
-
 def take_ragged(table: pyarrow.Table) -> tuple[pyarrow.Table, pd.DataFrame]:
     """The table without the reader's ragged-row mark, and a failure for each marked row."""
     if RAGGED_COLUMN not in table.column_names:
-        return table, _no_failures()
+        return table, no_failures()
     marks = table.column(RAGGED_COLUMN)
     rows = np.flatnonzero(pc.is_valid(marks).to_numpy(zero_copy_only=False))
     failures = pd.DataFrame(
@@ -388,18 +389,23 @@ def raw_rows_as_json(
     return result
 
 
+def spreadsheet_rows(n_rows: int) -> np.ndarray:
+    """Row numbers of a file with one header row, as a spreadsheet shows them."""
+    return np.arange(n_rows, dtype=np.int64) + 2
+
+
 def split(
     frame: pd.DataFrame,
     failures: pd.DataFrame,
     table: pyarrow.Table,
     hash_code: Callable[[str], str] | None = None,
-    first_row: int | np.ndarray = 2,
+    row_numbers: np.ndarray | None = None,
 ) -> Validated:
     """Valid rows, and a quarantine with each failing row's rules and reasons.
 
-    ``first_row`` is the spreadsheet row of the first data row, or every row's own number
-    where rows were merged or skipped on the way. A participant code is never quoted: the
-    reasons name its keyed hash."""
+    ``row_numbers`` are the rows' numbers as a spreadsheet shows the file (default: the header
+    is row 1, data from row 2); a platform export's header rows, merged or skipped rows make
+    them differ. A participant code is never quoted: the reasons name its keyed hash."""
     failures = set_aside_first(failures).sort_values(["row"], kind="stable")
     if hash_code is not None:
         # (a blank code component's failure names the components, not the code)
@@ -430,14 +436,10 @@ def split(
                 )
             )
         )
-    numbers = (
-        np.asarray(first_row)[bad_rows]
-        if isinstance(first_row, np.ndarray)
-        else bad_rows + first_row
-    )
+    numbers = spreadsheet_rows(len(frame)) if row_numbers is None else row_numbers
     quarantine = pd.DataFrame(
         {
-            "source_row": numbers.astype(np.int64),
+            "source_row": numbers[bad_rows].astype(np.int64),
             "rules": rules,
             "reasons": reasons,
             "raw": raw_rows_as_json(table, bad_rows, hash_code),

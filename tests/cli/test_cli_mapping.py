@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import yaml
 
 from tests.cli.test_cli_ingest import attune
 from tests.etl import platform_fixtures as pf
-from tests.etl.helpers import write_dataset
+from tests.etl.helpers import query, write_dataset
 
 
-def test_mapping_init_then_ingest_with_mapping_wave_and_cohort(tmp_path):
+def database_with_the_instrument(tmp_path):
+    """A database holding the tiny dataset's instrument, programmes and cohorts, loaded by
+    `attune ingest` as a user would."""
     folder = write_dataset(tmp_path / "export")
     db = tmp_path / "a.duckdb"
     setup = attune(
@@ -24,6 +25,11 @@ def test_mapping_init_then_ingest_with_mapping_wave_and_cohort(tmp_path):
         str(db),
     )
     assert setup.returncode == 0, setup.stdout + setup.stderr
+    return db
+
+
+def test_mapping_init_then_ingest_with_mapping_wave_and_cohort(tmp_path):
+    db = database_with_the_instrument(tmp_path)
     rows = [row for row in pf.good_rows() if row["wave"] == "post" and row["cohort_id"] == "C1"]
     export = tmp_path / "post.csv"
     export.write_bytes(pf.qualtrics_export(rows, extra=()))
@@ -69,17 +75,7 @@ def test_broken_mapping_file_is_a_usage_error(tmp_path):
 
 
 def test_mapping_init_on_spss_labels_drafts_maps_that_load_a_reversed_coding(tmp_path):
-    folder = write_dataset(tmp_path / "export")
-    db = tmp_path / "a.duckdb"
-    setup = attune(
-        "ingest",
-        str(folder / "instrument.yaml"),
-        str(folder / "programs.csv"),
-        str(folder / "cohorts.csv"),
-        "--db",
-        str(db),
-    )
-    assert setup.returncode == 0, setup.stdout + setup.stderr
+    db = database_with_the_instrument(tmp_path)
     # Q5 is coded 1 = "Strongly agree" ... 5 = "Strongly disagree" in the file.
     export = pf.spss_qualtrics_export(pf.good_rows(), tmp_path / "post.sav", reverse_agree=True)
     drafted = attune("mapping", "init", str(export), "--db", str(db))
@@ -92,14 +88,11 @@ def test_mapping_init_on_spss_labels_drafts_maps_that_load_a_reversed_coding(tmp
     result = attune("ingest", str(export), "--mapping", str(mapping), "--db", str(db), "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["totals"]["rows_loaded"] == 5
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        stored = con.execute(
-            "SELECT wave, CONF_01, CONF_02, CONF_03, CONF_04, CONF_05 FROM responses "
-            "ORDER BY completed_at"
-        ).fetchall()
-    finally:
-        con.close()
+    stored = query(
+        db,
+        "SELECT wave, CONF_01, CONF_02, CONF_03, CONF_04, CONF_05 FROM responses "
+        "ORDER BY completed_at",
+    )
     expected = sorted(pf.good_rows(), key=lambda row: row["completed_at"])
     assert stored == [
         (row["wave"], *(float(row[item]) if row[item] else None for item in pf.ITEMS[:5]))

@@ -69,6 +69,15 @@ def write_dataset(folder: Path, rows=tuple(GOOD_ROWS), responses_name="responses
     return folder
 
 
+def with_extra_column(tmp_path: Path, name: str, values: list[str]) -> Path:
+    """The tiny dataset with one more column in its responses file (quoted if it has a space)."""
+    rows = [row + "," + value for row, value in zip(GOOD_ROWS, values, strict=True)]
+    folder = write_dataset(tmp_path / "export")
+    header = HEADER + "," + (f'"{name}"' if " " in name else name)
+    (folder / "responses.csv").write_text(responses_csv(*rows, header=header))
+    return folder
+
+
 def run(paths, db, **options):
     return ingest([Path(path) for path in paths], Path(db), IngestOptions(**options))
 

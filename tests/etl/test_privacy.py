@@ -10,20 +10,12 @@ import pytest
 from etl.privacy import Pseudonymiser, load_or_create_key
 from tests.etl.helpers import (
     GOOD_ROWS,
-    HEADER,
     query,
-    responses_csv,
     responses_report,
     run,
+    with_extra_column,
     write_dataset,
 )
-
-
-def with_extra_column(tmp_path, name: str, values: list[str]):
-    rows = [row + "," + value for row, value in zip(GOOD_ROWS, values, strict=True)]
-    folder = write_dataset(tmp_path / "export")
-    (folder / "responses.csv").write_text(responses_csv(*rows, header=HEADER + "," + name))
-    return folder
 
 
 @pytest.mark.parametrize(

@@ -14,22 +14,13 @@ from etl.privacy import identifier_like, personal_source_column
 from tests.etl import platform_fixtures as pf
 from tests.etl.helpers import (
     GOOD_ROWS,
-    HEADER,
     query,
-    responses_csv,
     responses_report,
     run,
+    with_extra_column,
     write_dataset,
 )
 from tests.etl.platform_helpers import setup_database, write_mapping
-
-
-def with_extra_column(tmp_path, name: str, values: list[str]):
-    rows = [row + "," + value for row, value in zip(GOOD_ROWS, values, strict=True)]
-    folder = write_dataset(tmp_path / "export")
-    header = HEADER + "," + (f'"{name}"' if " " in name else name)
-    (folder / "responses.csv").write_text(responses_csv(*rows, header=header))
-    return folder
 
 
 def ingest_extra_column(tmp_path, name: str, values: list[str], **options):

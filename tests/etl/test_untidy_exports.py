@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from etl.draft import draft_mapping
@@ -35,18 +34,16 @@ def ingest_canonical(tmp_path, content: bytes):
 
 def every_text_value(db) -> str:
     """Every text value stored anywhere in the database, for searching for a leak."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        columns = con.execute(
-            "SELECT table_name, column_name FROM duckdb_columns() "
-            "WHERE data_type = 'VARCHAR' AND NOT internal"
-        ).fetchall()
-        values = []
-        for table, column in columns:
-            values += [str(v) for (v,) in con.execute(f'SELECT "{column}" FROM "{table}"').fetchall()]
-        return "\n".join(values)
-    finally:
-        con.close()
+    columns = query(
+        db,
+        "SELECT table_name, column_name FROM duckdb_columns() "
+        "WHERE data_type = 'VARCHAR' AND NOT internal",
+    )
+    return "\n".join(
+        str(value)
+        for table, column in columns
+        for (value,) in query(db, f'SELECT "{column}" FROM "{table}"')
+    )
 
 
 # --- Encodings -----------------------------------------------------------------------------
@@ -301,3 +298,17 @@ def test_redcap_checkboxes_of_a_form_never_opened_are_not_answers(tmp_path):
     assert table.column("role___2").to_pylist() == [None, None, "0"]
     # a completed form's unticked boxes are real answers; a box ticked anywhere is too
     assert table.column("mood___1").to_pylist() == ["0", "1", None]
+
+
+def test_redcap_row_cut_short_keeps_its_file_row_number_after_rows_are_merged(tmp_path):
+    data = uf.redcap_repeating(uf.rows_of())
+    export = tmp_path / "redcap.csv"
+    export.write_bytes(data + b"3,,survey,3,B1,C2")  # an interrupted download's last line
+    db = setup_database(tmp_path)
+    mapping = write_mapping(tmp_path, uf.REDCAP_MAPPING + uf.REDCAP_REPEAT)
+    (report,) = responses_report(run([export], db, mapping=mapping))
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (12, 5, 1)
+    # the header is row 1 and the file's 11 complete rows are rows 2-12
+    assert query(db, "SELECT source_row, rules FROM quarantine") == [
+        (13, ["row_has_as_many_fields_as_header"])
+    ]
