@@ -305,9 +305,11 @@ WHERE c.wave_from = 'pre' AND c.wave_to = 'post' AND {where}
 GROUP BY ALL
 ORDER BY c.scale_id, c.audience
 """
+# COLUMNS(regex) takes the columns a database has: one from before rows_skipped and encoding
+# existed still reads.
 SQL_INGEST_RUNS = f"""
-SELECT run_id, source, kind, status, rows_read, rows_loaded, rows_quarantined, rows_replaced,
-       message, started_at, finished_at
+SELECT COLUMNS('^(run_id|source|kind|status|rows_read|rows_loaded|rows_quarantined|'
+               || 'rows_replaced|rows_skipped|encoding|message|started_at|finished_at)$')
 FROM {ATTACH_AS}.ingest_runs ORDER BY started_at DESC, source LIMIT 500
 """
 SQL_LINKAGE = f"""

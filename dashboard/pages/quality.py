@@ -30,8 +30,9 @@ def layout(app_ctx) -> html.Div:
                "the answers are. This page covers the whole database (filters do not apply).",
                className="lead"),
         chart_card("quality-runs", "Ingest runs: files read, rows loaded and quarantined",
-                   "One row per input file per ingest run (table ingest_runs). For loaded files "
-                   "rows read = rows loaded + rows quarantined."),
+                   "One row per input file per ingest run (table ingest_runs). For files that were "
+                   "not refused, rows read = rows loaded + rows quarantined + rows skipped "
+                   "(left out on purpose; the message says why)."),
         chart_card("quality-linkage", "Linking anonymous waves: match rate per cohort",
                    "Codes built from the components declared in the mapping; a match within "
                    "tolerance differs in at most that many components and is unique in the "
@@ -60,8 +61,9 @@ def build_runs(app_ctx, state) -> Chart:
     columns = [("finished_at", "Finished (UTC)"), ("run_id", "Run"), ("source", "File"),
                ("kind", "Kind"), ("status", "Status"), ("rows_read", "Read"),
                ("rows_loaded", "Loaded"), ("rows_quarantined", "Quarantined"),
-               ("rows_replaced", "Replaced"), ("message", "Message")]
-    records = [{k: (str(r[k]) if k == "finished_at" else r[k]) for k, _ in columns}
+               ("rows_skipped", "Skipped"), ("rows_replaced", "Replaced"),
+               ("encoding", "Encoding"), ("message", "Message")]
+    records = [{k: (str(r[k]) if k == "finished_at" else r.get(k)) for k, _ in columns}
                for r in rows]
     if not rows:
         return Chart(title="Ingest runs", empty="Nothing has been ingested yet.",
@@ -72,7 +74,8 @@ def build_runs(app_ctx, state) -> Chart:
         title="Ingest runs: files read, rows loaded and quarantined",
         subtitle=f"{len(rows)} file loads; {loaded:,} response rows loaded, {quarantined:,} "
                  "rows quarantined",
-        extra=html.Div(data_table(columns, records), className="table-scroll"),
+        extra=html.Div(data_table(columns, records, table_id="ingest-runs-table"),
+                       className="table-scroll"),
         records=records, columns=columns, filename="ingest-runs.csv")
 
 

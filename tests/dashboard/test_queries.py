@@ -269,3 +269,31 @@ def test_changes_only_database_gives_the_same_paired_change_as_the_full_one(tmp_
         q.Database(db, changes_only=True), scale_id="CONF", by=("audience", "format")
     )
     assert lean == full and any(not row["suppressed"] for row in full)
+
+
+def test_skipped_rows_and_encoding_reach_the_quality_page_and_old_databases_still_read(tmp_path):
+    from types import SimpleNamespace
+
+    import duckdb
+
+    from dashboard import queries as q
+    from dashboard.pages.quality import build_runs
+    from tests.etl import untidy_fixtures as uf
+    from tests.etl.helpers import run
+    from tests.etl.platform_helpers import setup_database, write_mapping
+
+    db = setup_database(tmp_path)
+    export = tmp_path / "redcap.csv"
+    export.write_bytes(uf.redcap_repeating(uf.rows_of()))
+    run([export], db, mapping=write_mapping(tmp_path, uf.REDCAP_MAPPING + uf.REDCAP_REPEAT))
+    chart = build_runs(SimpleNamespace(db=q.Database(db)), {})
+    (record,) = [r for r in chart.records if r["kind"] == "responses"]
+    assert (record["rows_read"], record["rows_loaded"], record["rows_skipped"]) == (11, 5, 6)
+    assert record["encoding"] == "utf-8"
+    # A database written before rows_skipped and encoding existed still shows its runs.
+    con = duckdb.connect(str(db))
+    con.execute("ALTER TABLE ingest_runs DROP COLUMN rows_skipped")
+    con.execute("ALTER TABLE ingest_runs DROP COLUMN encoding")
+    con.close()
+    old = build_runs(SimpleNamespace(db=q.Database(db)), {})
+    assert [r["rows_skipped"] for r in old.records if r["kind"] == "responses"] == [None]
