@@ -229,9 +229,10 @@ def _cohort_dates(cohort_ids: pd.Series, cohorts: pd.DataFrame) -> tuple[np.ndar
     position = pc.take(pc.index_in(ids.dictionary, value_set=known), ids.indices)
     # An unknown cohort gets -1: the NaT appended at the end of each list.
     index = pc.fill_null(position, -1).to_numpy(zero_copy_only=False)
-    nat = np.array(["NaT"], dtype="datetime64[ns]")
-    starts = np.concatenate([cohorts["cohort_start"].to_numpy("datetime64[ns]"), nat])
-    ends = np.concatenate([cohorts["cohort_end"].to_numpy("datetime64[ns]"), nat])
+    # In seconds, as completed_at is (etl.validate._dates): comparing the two needs no casts.
+    nat = np.array(["NaT"], dtype="datetime64[s]")
+    starts = np.concatenate([cohorts["cohort_start"].to_numpy("datetime64[s]"), nat])
+    ends = np.concatenate([cohorts["cohort_end"].to_numpy("datetime64[s]"), nat])
     return starts[index], ends[index]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -118,6 +119,15 @@ def _earliest_date() -> pd.Timestamp:
     """The first plausible date. Dates are compared as parsed (datetime64[s], see
     etl/validate.py), so a date such as 1583-01-01 is compared as itself, never wrapped."""
     return pd.Timestamp(EARLIEST_YEAR, 1, 1)
+
+
+def _years_later(dates: pd.Series, years: int) -> pd.Series:
+    """Each date moved by whole calendar years (29 February to 28 February), worked out once
+    per distinct date: a cohort's dates repeat on every one of its rows."""
+    codes, distinct = pd.factorize(dates)
+    moved = (pd.DatetimeIndex(distinct) + pd.DateOffset(years=years)).to_numpy()
+    nat = np.array(["NaT"], dtype=moved.dtype)
+    return pd.Series(np.concatenate([moved, nat])[codes], index=dates.index)
 
 
 class ProgramsModel(pa.DataFrameModel):
@@ -244,8 +254,8 @@ class ResponsesModel(pa.DataFrameModel):
     @pa.dataframe_check(name="date_near_cohort_dates")
     def date_near_cohort_dates(cls, frame: pd.DataFrame) -> pd.Series:
         # An unknown cohort (NaT) compares false: cohort_id_exists names that row instead.
-        earliest = frame["cohort_start"] - pd.DateOffset(years=YEARS_BEFORE_COHORT)
-        latest = frame["cohort_end"] + pd.DateOffset(years=YEARS_AFTER_COHORT)
+        earliest = _years_later(frame["cohort_start"], -YEARS_BEFORE_COHORT)
+        latest = _years_later(frame["cohort_end"], YEARS_AFTER_COHORT)
         return ~((frame["completed_at"] < earliest) | (frame["completed_at"] > latest))
 
 
