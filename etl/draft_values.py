@@ -22,8 +22,8 @@ import re
 
 import pyarrow.compute as pc
 
-from etl.mapping import NUMBER, value_key
 from etl.platforms import Export
+from etl.value_maps import NUMBER, value_key
 from schemas.contract import AUDIENCES, WAVES
 from schemas.instrument import Instrument, Scale
 

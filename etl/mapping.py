@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,15 @@ from etl.platforms import PLATFORMS, Export, read_export
 from etl.privacy import PersonalDataFinding, find_personal_data, identifier_like
 from etl.read import FileRejected
 from etl.redcap import REPEAT_WAVE_COLUMN, Repeat
+from etl.response_rows import not_completed, responses_of
 from etl.validate import no_failures
+from etl.value_maps import (
+    already_canonical,
+    apply_values,
+    dropped_columns,
+    source_text,
+    value_key,
+)
 from schemas.contract import (
     RESPONSE_OPTIONAL_COLUMNS,
     RESPONSE_REQUIRED_COLUMNS,
@@ -107,22 +114,6 @@ class Mapping:
 
 
 # --- Loading -------------------------------------------------------------------------------
-
-NUMBER = re.compile(r"^[-+]?\d+(\.\d*)?$")
-
-
-def value_key(value: object) -> str:
-    """How source values are compared with the mapping's keys: trimmed, blanks collapsed,
-    case-folded, whole numbers without decimals (so 1, 1.0 and '1' are one key)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = " ".join(str(value).split()).casefold()
-    if NUMBER.match(text) and float(text).is_integer():
-        text = str(int(float(text)))
-    return text
-
 
 def _target_text(value: object) -> str | None:
     if value is None:
@@ -304,15 +295,6 @@ def load_mapping(path: str | Path) -> Mapping:
 # --- Applying ------------------------------------------------------------------------------
 
 
-def _text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if not pa.types.is_string(column.type):
-        column = pc.cast(column, pa.string())
-    trimmed = pc.utf8_trim_whitespace(column)
-    return pc.if_else(pc.equal(trimmed, ""), None, trimmed)
-
-
 def normalise_dates(
     column: pa.Array, formats: tuple[str, ...], spss_seconds: bool = False
 ) -> pa.Array:
@@ -419,7 +401,7 @@ def _status_failures(export: Export) -> tuple[pd.DataFrame, np.ndarray]:
     names = table.column_names
 
     def lowered(name: str) -> pa.Array:
-        return pc.utf8_lower(_text(table.column(name)))
+        return pc.utf8_lower(source_text(table.column(name)))
 
     if export.format in ("qualtrics", "spss"):
         preview = np.zeros(n_rows, dtype=bool)
@@ -470,8 +452,6 @@ def prepare(
     pseudonymiser=None,
 ) -> Prepared:
     """Read an export and turn it into the canonical responses table (text columns)."""
-    from etl.response_rows import not_completed, responses_of
-
     export = read_export(path, data, mapping.format, mapping.encoding)
     export, positions, skipped, ragged = responses_of(export, mapping)
     table = export.table
@@ -487,7 +467,6 @@ def prepare(
             f"column(s) {', '.join(mapped_personal)} hold personal data and cannot be mapped",
             "Remove them from columns: in the mapping file.",
         )
-    from etl.value_maps import already_canonical, apply_values, dropped_columns
 
     dropped = [
         column for column in dropped_columns(names, mapping, drop) if column not in auto_dropped
@@ -571,7 +550,7 @@ def prepare(
             continue
         if target not in sources:
             continue
-        column = _text(table.column(sources[target]))
+        column = source_text(table.column(sources[target]))
         value_map = mapping.values_for(target)
         if value_map is not None:
             numeric = target in items or target in RESPONSE_OPTIONAL_COLUMNS
@@ -604,7 +583,7 @@ def prepare(
         if len(incomplete):
             failures.append(incomplete)
     for name in passthrough:
-        columns[name] = _text(table.column(name))
+        columns[name] = source_text(table.column(name))
     status_failures, unfinished = _status_failures(export)
     failures += [status_failures, ragged]
     return Prepared(

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.mapping import Mapping, _text, value_key
 from etl.platforms import Export
 from etl.redcap import arrange
 from etl.refusal import FileRejected
 from etl.validate import take_ragged
+from etl.value_maps import source_text, value_key
+
+if TYPE_CHECKING:
+    from etl.mapping import Mapping
 
 
 def not_completed(column: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -60,7 +64,7 @@ def responses_of(
     )
     wave_map = mapping.values_for("wave") or {}
     if wave_source in table.column_names and None in wave_map.values():
-        values = _text(table.column(wave_source)).to_pylist()
+        values = source_text(table.column(wave_source)).to_pylist()
         skip = np.array(
             [value is not None and wave_map.get(value_key(value), "") is None for value in values],
             dtype=bool,

@@ -19,11 +19,36 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.mapping import NUMBER, value_key
 from schemas.contract import AUDIENCES, WAVES
 
 if TYPE_CHECKING:
     from etl.mapping import Mapping
+
+
+NUMBER = re.compile(r"^[-+]?\d+(\.\d*)?$")
+
+
+def value_key(value: object) -> str:
+    """How source values are compared with the mapping's keys: trimmed, blanks collapsed,
+    case-folded, whole numbers without decimals (so 1, 1.0 and '1' are one key)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = " ".join(str(value).split()).casefold()
+    if NUMBER.match(text) and float(text).is_integer():
+        text = str(int(float(text)))
+    return text
+
+
+def source_text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A source column as trimmed text, blanks as null."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if not pa.types.is_string(column.type):
+        column = pc.cast(column, pa.string())
+    trimmed = pc.utf8_trim_whitespace(column)
+    return pc.if_else(pc.equal(trimmed, ""), None, trimmed)
 
 
 def already_canonical(target: str, numeric: bool):
