@@ -1,6 +1,6 @@
 """How a mapping's value maps and drop: entries apply to an export's columns (etl.mapping).
 
-- Value maps: each distinct source value is looked up once, by its key (`etl.mapping.value_key`);
+- Value maps: each distinct source value is looked up once, by its key (`value_key`);
   an SPSS code is looked up by itself, then through its value label, so a map keyed by labels
   serves a file of codes, and a reversed coding (1 = "Strongly agree") loads as the labels say,
   never as the codes are. A value with no entry is a row-level problem unless it is already
