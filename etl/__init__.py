@@ -1,1 +1,1 @@
-"""Ingestion: read, validate and load survey exports; generate synthetic demo data."""
+"""Ingestion: read, validate and load survey exports."""

@@ -4,6 +4,8 @@ Order within a run: instrument, programmes, cohorts, evidence, then responses fi
 folder holding all of them loads in one go and a responses file alone uses what the database
 already holds. Invariant for every file that is not refused: rows_read = rows_loaded +
 rows_quarantined + rows_skipped (rows left out on purpose, each for a reason the message gives).
+Only one run writes a database at a time: a second one waits for the first (see
+`IngestOptions.wait_seconds`).
 """
 
 from __future__ import annotations
@@ -13,94 +15,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+import duckdb
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+import pandera.pandas as pa
 import yaml
 
-from etl import load
-from etl.columns import each_column, in_background
-from etl.delimited import GUESSED, encoding_of
+from etl import load, responses
+from etl.delimited import GUESSED
+from etl.mapping import Mapping, load_mapping
 from etl.platforms import PLATFORM_SUFFIXES
-from etl.privacy import Pseudonymiser, load_or_create_key, normalise_codes
-from etl.read import FileRejected, discover, file_sha256, read_file_bytes, read_table
+from etl.privacy import Pseudonymiser, load_or_create_key
+from etl.read import (
+    FileRejected,
+    discover,
+    file_sha256,
+    read_file_bytes,
+)
 from etl.report import FileReport, IngestReport
-from etl.score import score_responses
-from etl.validate import (
-    SET_ASIDE_RULES,
-    TableSpec,
-    Validated,
-    check_columns,
-    item_block,
-    parse,
-    schema_failures,
-    split,
-    spreadsheet_rows,
-    take_ragged,
-    text_values,
-)
-from schemas.contract import (
-    COHORT_OPTIONAL_COLUMNS,
-    COHORT_REQUIRED_COLUMNS,
-    EVIDENCE_OPTIONAL_COLUMNS,
-    EVIDENCE_REQUIRED_COLUMNS,
-    PROGRAM_COLUMNS,
-    RESPONSE_OPTIONAL_COLUMNS,
-    RESPONSE_REQUIRED_COLUMNS,
-)
+from etl.table_file import Complete, effect_sizes, validate_table_file
+from etl.validate import Validated, split
+from schemas import settings
 from schemas.instrument import Instrument, InstrumentError, parse_instrument
-from schemas.tables import (
-    EvidenceModel,
-    ProgramsModel,
-    cohorts_schema,
-    items_schema,
-    responses_schema,
-)
-
-PROGRAMS = TableSpec(
-    "programs",
-    required=PROGRAM_COLUMNS[:4],
-    optional=PROGRAM_COLUMNS[4:],
-    numbers=frozenset({"contact_hours"}),
-)
-COHORTS = TableSpec(
-    "cohorts",
-    required=COHORT_REQUIRED_COLUMNS,
-    optional=COHORT_OPTIONAL_COLUMNS,
-    numbers=frozenset({"cost_per_participant"}),
-    dates=frozenset({"start_date", "end_date"}),
-    booleans=frozenset({"supervision"}),
-)
-EVIDENCE = TableSpec(
-    "evidence",
-    required=EVIDENCE_REQUIRED_COLUMNS,
-    optional=EVIDENCE_OPTIONAL_COLUMNS,
-    numbers=frozenset(
-        {
-            "year",
-            "n",
-            "yi",
-            "vi",
-            "g",
-            "g_ci_low",
-            "g_ci_high",
-            "mean_pre",
-            "mean_post",
-            "sd_pre",
-            "sd_post",
-            "r",
-        }
-    ),
-    booleans=frozenset({"synthetic"}),
-)
-RESPONSES = TableSpec(
-    "responses",
-    required=RESPONSE_REQUIRED_COLUMNS,
-    optional=RESPONSE_OPTIONAL_COLUMNS,
-    numbers=frozenset(RESPONSE_OPTIONAL_COLUMNS),
-    dates=frozenset({"completed_at"}),
-)
+from schemas.specs import COHORTS, EVIDENCE, PROGRAMS, TableSpec
+from schemas.tables import EvidenceModel, ProgramsModel, cohorts_schema
 
 Progress = Callable[[str, str], None]
 
@@ -117,88 +54,10 @@ class IngestOptions:
     mapping: Path | None = None
     wave: str | None = None
     cohort: str | None = None
-
-
-def _arrow(series: pd.Series) -> pa.Array:
-    """A parsed text column as an Arrow array (no copy for Arrow-backed strings)."""
-    array = pa.array(series, from_pandas=True)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
-CATEGORY_COLUMNS = ("cohort_id", "wave", "audience")
-
-
-def _encode_keys(table: pa.Table) -> tuple[pa.DictionaryArray, dict[str, pa.DictionaryArray]]:
-    """The participant codes, normalised (one participant is one normalised code: "a 1" is
-    "A1", for the duplicate rule and the keyed hash alike), and the cohort, wave and audience
-    as dictionaries: with few distinct values, the rules and the load work on integer codes."""
-    codes = normalise_codes(text_values(table.column("participant_code")))
-    categories = {
-        column: text_values(table.column(column)).combine_chunks().dictionary_encode()
-        for column in CATEGORY_COLUMNS
-        if column in table.column_names
-    }
-    return codes, categories
-
-
-def _categorical(codes: pa.DictionaryArray) -> pd.Categorical:
-    """Dictionary-encoded text as a pandas Categorical, without turning the distinct values into
-    Python strings (``DictionaryArray.to_pandas`` does, about 1 s per million)."""
-    text = pd.StringDtype("pyarrow", na_value=np.nan)
-    categories = pd.Index(pd.array(codes.dictionary, dtype=text))
-    positions = pc.fill_null(codes.indices, -1).to_numpy(zero_copy_only=False)
-    return pd.Categorical.from_codes(positions, categories=categories, validate=False)
-
-
-def _cohort_dates(cohort_ids: pd.Series, cohorts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's cohort start and end (NaT for an unknown cohort), looked up by position."""
-    known = pa.array(cohorts["cohort_id"], pa.string())
-    ids = _arrow(cohort_ids)
-    if not pa.types.is_dictionary(ids.type):
-        ids = ids.dictionary_encode()
-    position = pc.take(pc.index_in(ids.dictionary, value_set=known), ids.indices)
-    # An unknown cohort gets -1: the NaT appended at the end of each list.
-    index = pc.fill_null(position, -1).to_numpy(zero_copy_only=False)
-    # In seconds, as completed_at is (etl.validate._dates): comparing the two needs no casts.
-    nat = np.array(["NaT"], dtype="datetime64[s]")
-    starts = np.concatenate([cohorts["cohort_start"].to_numpy("datetime64[s]"), nat])
-    ends = np.concatenate([cohorts["cohort_end"].to_numpy("datetime64[s]"), nat])
-    return starts[index], ends[index]
-
-
-def _nullable(values: np.ndarray) -> pa.Array:
-    """Numbers as Arrow without a copy; blank (NaN) is null."""
-    return pa.array(values, mask=np.isnan(values))
-
-
-def _kept_numbers(values: np.ndarray, keep: np.ndarray) -> pa.Array:
-    """A numeric column's loaded rows as Arrow; blank (NaN) is null."""
-    return _nullable(values[keep])
-
-
-def _kept_items(items: np.ndarray, names: tuple[str, ...], keep: np.ndarray) -> dict[str, pa.Array]:
-    """The loaded rows of each item column as Arrow arrays over the ``items`` block itself:
-    the kept rows move to the top of each column in place and are wrapped without a copy, so
-    the answers are not copied again on their way to DuckDB (fresh memory is slow to touch).
-    Overwrites ``items``."""
-    count = int(np.count_nonzero(keep))
-
-    def compact(position: int) -> pa.Array:
-        column = items[:, position]
-        column[:count] = column[keep]
-        return _nullable(column[:count])
-
-    return dict(zip(names, each_column(compact, range(len(names))), strict=True))
-
-
-def _read_canonical(
-    source: str, data: bytes, numbers: frozenset[str], record: load.RunRecord
-) -> tuple[pa.Table, pd.DataFrame]:
-    """A file in the canonical layout as read, without the reader's ragged-row mark, and the
-    failures of its ragged rows; how its text was decoded goes into the run record."""
-    table = read_table(Path(source), data, numbers)
-    record.encoding = encoding_of(table)
-    return take_ragged(table)
+    # While another ingest writes the database: how long to wait for it (0: give up at once),
+    # and what to call, with a sentence saying so, when the wait begins.
+    wait_seconds: float = settings.DEFAULT_INGEST_WAIT_SECONDS
+    on_wait: Callable[[str], None] | None = None
 
 
 class _Run:
@@ -249,236 +108,91 @@ class _Run:
         data: bytes,
         record: load.RunRecord,
         spec: TableSpec,
-        schema,
-        table_name: str,
-        to_rows: Callable[[pd.DataFrame], pd.DataFrame],
+        schema: pa.DataFrameSchema,
+        complete: Complete | None = None,
     ) -> FileReport:
-        table, ragged = _read_canonical(source, data, spec.numbers, record)
-        table, dropped = check_columns(table, spec, drop=self.options.drop)
-        frame, failures = parse(table, spec)
-        failures = pd.concat(
-            [failures, schema_failures(frame, schema), ragged], ignore_index=True
+        """A programmes, cohorts or evidence file checked (etl/table_file.py), and its valid
+        rows upserted into the table of the same name."""
+
+        def read_as(encoding: str | None) -> None:
+            record.encoding = encoding
+
+        checked = validate_table_file(
+            source, data, spec, schema, drop=self.options.drop, complete=complete, read_as=read_as
         )
-        validated = split(frame, failures, table)
+        validated = checked.validated
         return self._write(
             source,
             record,
             validated,
-            dropped,
-            lambda con: load.upsert(con, table_name, to_rows(validated.valid)),
+            checked.dropped,
+            lambda con: load.upsert(con, spec.kind, validated.valid),
         )
 
     def programs_file(self, source: str, data: bytes, record: load.RunRecord) -> FileReport:
-        schema = ProgramsModel.to_schema()
-        return self._table_file(
-            source, data, record, PROGRAMS, schema, "programs", lambda frame: frame
-        )
+        return self._table_file(source, data, record, PROGRAMS, ProgramsModel.to_schema())
 
     def cohorts_file(self, source: str, data: bytes, record: load.RunRecord) -> FileReport:
         schema = cohorts_schema(load.known_programs(self.warehouse.con))
-        return self._table_file(
-            source, data, record, COHORTS, schema, "cohorts", lambda frame: frame
-        )
+        return self._table_file(source, data, record, COHORTS, schema)
 
     def evidence_file(self, source: str, data: bytes, record: load.RunRecord) -> FileReport:
-        from stats.meta import to_yi_vi
-
-        def with_effect_sizes(frame: pd.DataFrame) -> pd.DataFrame:
-            frame = frame.copy()
-            converted = [to_yi_vi(row) for row in frame.to_dict("records")]
-            frame["yi"] = [pair[0] if pair else np.nan for pair in converted]
-            frame["vi"] = [pair[1] if pair else np.nan for pair in converted]
-            frame["synthetic"] = (
-                frame["synthetic"].fillna(False).astype(bool) if "synthetic" in frame else False
-            )
-            return frame
-
-        table, ragged = _read_canonical(source, data, EVIDENCE.numbers, record)
-        table, dropped = check_columns(table, EVIDENCE, drop=self.options.drop)
-        frame, failures = parse(table, EVIDENCE)
-        failures = pd.concat(
-            [failures, schema_failures(frame, EvidenceModel.to_schema()), ragged],
-            ignore_index=True,
-        )
-        converted = with_effect_sizes(frame)
-        no_effect = np.flatnonzero(
-            converted["yi"].isna().to_numpy() | converted["vi"].isna().to_numpy()
-        )
-        failures = pd.concat(
-            [
-                failures,
-                pd.DataFrame(
-                    {
-                        "row": no_effect,
-                        "rule": "effect_size_is_given",
-                        "column": None,
-                        "value": None,
-                    }
-                ),
-            ],
-            ignore_index=True,
-        )
-        validated = split(converted, failures, table)
-        return self._write(
-            source,
-            record,
-            validated,
-            dropped,
-            lambda con: load.upsert(con, "evidence", validated.valid),
-        )
+        schema = EvidenceModel.to_schema()
+        return self._table_file(source, data, record, EVIDENCE, schema, effect_sizes)
 
     def responses_file(self, source: str, data: bytes, record: load.RunRecord) -> FileReport:
+        """A responses file through the steps of etl/responses.py, in their order."""
         instrument = self.instrument
         if instrument is None:
             raise FileRejected(
                 "no instrument is known, so the items cannot be checked or scored",
                 "Ingest instrument.yaml first, or together with this file.",
             )
+        con, drop = self.warehouse.con, self.options.drop
         self.step(source, "reading")
-        prepared = None
-        if self.source_mapping is not None:  # a platform export: to the canonical table first
-            from etl.mapping import prepare
-
-            prepared = prepare(
-                self.source_mapping,
-                Path(source),
-                data,
-                instrument,
-                self.options.drop,
-                self.pseudonymiser,
-            )
-            record.input_format = prepared.format
-            record.mapping_sha256 = self.source_mapping.sha256
-            record.encoding = prepared.encoding
-            record.rows_skipped = prepared.rows_skipped
-            table = prepared.table
-            set_aside = prepared.failures
+        if self.source_mapping is None:
+            incoming = responses.read(source, data, instrument, drop, record)
         else:
-            numbers = frozenset(instrument.items) | RESPONSES.numbers
-            table, set_aside = _read_canonical(source, data, numbers, record)
-        table, dropped = check_columns(
-            table, RESPONSES, known_items=instrument.items, drop=self.options.drop
-        )
+            incoming = responses.map_export(
+                self.source_mapping, source, data, instrument, drop, self.pseudonymiser, record
+            )
         self.step(source, "validating")
-        # The key columns are encoded on a background thread while the rest is parsed.
-        encoding = in_background(_encode_keys, table)
-        items = item_block(table.num_rows, len(instrument.items))
-        frame, failures = parse(table, RESPONSES, item_columns=instrument.items, items=items)
-        codes, categories = encoding.result()
-        frame["participant_code"] = _categorical(codes)
-        for column, encoded in categories.items():
-            frame[column] = _categorical(encoded)
-        hashed_codes = self.pseudonymiser.hash_codes_in_background(codes)  # while we validate
-        cohorts = load.known_cohorts(self.warehouse.con)
-        frame["cohort_start"], frame["cohort_end"] = _cohort_dates(frame["cohort_id"], cohorts)
-        # Rows set aside before any rule (ragged rows, previews, spam) take part in none: a
-        # preview must not make the real response with the same code a duplicate.
-        aside = set_aside["row"][set_aside["rule"].isin(SET_ASIDE_RULES)].to_numpy(np.int64)
-        if len(aside):
-            frame.loc[frame.index[aside], "participant_code"] = np.nan
-        row_schema = responses_schema(instrument, cohorts["cohort_id"].tolist())
-        row_columns = list(row_schema.columns)
-        failures = pd.concat(
-            [
-                failures,
-                schema_failures(frame[row_columns], row_schema),
-                schema_failures(frame[list(instrument.items)], items_schema(instrument)),
-            ],
-            ignore_index=True,
-        )
-        if prepared is not None:
-            failures = prepared.row_failures(frame, failures, instrument)
-        else:
-            failures = pd.concat([failures, set_aside], ignore_index=True)
+        cohorts = load.known_cohorts(con)
+        parsed = responses.parse_responses(incoming.table, instrument, self.pseudonymiser, cohorts)
+        responses.set_aside(parsed, incoming)
+        found = responses.validate(parsed, incoming, instrument, cohorts)
         self.step(source, "pseudonymising")
-        participant_ids = hashed_codes()
-        if prepared is not None and prepared.linker is not None:
-            clean = np.ones(len(frame), dtype=bool)
-            clean[failures["row"].to_numpy(dtype=np.int64)] = False
-            participant_ids = prepared.linker.relink(
-                self.warehouse.con, participant_ids, frame, clean
-            )
-        keys = pa.table(
-            {
-                "row": np.arange(len(frame)),
-                "participant_id": participant_ids,
-                "cohort_id": _arrow(frame["cohort_id"]),
-                "wave": _arrow(frame["wave"]),
-            }
-        )
-        existing = load.response_keys_already_loaded(self.warehouse.con, keys)
+        participant_ids = responses.pseudonymise(con, parsed, incoming, found)
+        keys = responses.response_keys(parsed.frame, participant_ids)
+        existing = load.response_keys_already_loaded(con, keys)
         if len(existing) and not self.options.replace:
-            already = pd.DataFrame(
-                {
-                    "row": existing["row"],
-                    "rule": "response_not_already_loaded",
-                    "column": None,
-                    "value": existing["source"],
-                }
-            )
-            failures = pd.concat([failures, already], ignore_index=True)
-        row_numbers = (
-            prepared.row_numbers if prepared is not None else spreadsheet_rows(len(frame))
+            found = pd.concat([found, responses.already_loaded(existing)], ignore_index=True)
+        validated = split(
+            parsed.frame, found, incoming.table, self.pseudonymiser.hash_one, incoming.row_numbers
         )
-        validated = split(frame, failures, table, self.pseudonymiser.hash_one, row_numbers)
         self.step(source, "scoring")
-        scored = score_responses(frame, instrument)
-        # From here on the item block is reused for the loaded rows (``_kept_items``): the
-        # frame's item columns, views of it, go.
-        frame = frame.drop(columns=list(instrument.items))
-        keep = validated.keep
-        keep_arrow = pa.array(keep)
-        rows = pa.table(
-            {
-                "participant_id": participant_ids.filter(keep_arrow),
-                **{
-                    column: _arrow(frame[column]).filter(keep_arrow).dictionary_encode()
-                    for column in ("cohort_id", "wave", "audience")
-                },
-                "completed_at": pa.array(frame["completed_at"].to_numpy()[keep], from_pandas=True),
-                **{
-                    column: _kept_numbers(frame[column].to_numpy(), keep)
-                    for column in ("years_experience", "duration_seconds")
-                },
-                **_kept_items(items, instrument.items, keep),
-                **{
-                    f"score_{scale_id}": pa.array(scores[keep], from_pandas=True)
-                    for scale_id, (scores, _) in scored.scores.items()
-                },
-                **{
-                    f"answered_{scale_id}": pa.array(answered[keep].astype(np.int32))
-                    for scale_id, (_, answered) in scored.scores.items()
-                },
-                "items_missing_share": scored.items_missing_share[keep],
-                "flag_straightlining": scored.flag_straightlining[keep],
-                "flag_item_missingness": scored.flag_item_missingness[keep],
-                "flag_speeding": scored.flag_speeding[keep],
-                "source_row": row_numbers[keep].astype(np.int32),
-            }
-        )
-        if prepared is not None:
-            rows = rows.append_column("flag_unfinished", pa.array(prepared.unfinished[keep]))
+        rows = responses.score(parsed, incoming, instrument, validated.keep, participant_ids)
 
         def write(con) -> int:
-            replaced = 0
-            if self.options.replace and len(existing):
-                replaced_rows = pa.array(existing["row"].to_numpy())
-                replaced_keys = keys.take(replaced_rows).drop_columns(["row"])
-                replaced = load.delete_responses(con, replaced_keys)
+            replaced = responses.replace_loaded(con, keys, existing) if self.options.replace else 0
             self.step(source, "loading")
-            load.insert_responses(con, rows, run_id=record.run_id, source=source)
-            if prepared is not None and prepared.linker is not None:
-                prepared.linker.store(con, frame, keep, record.run_id, source)
+            responses.load_rows(con, rows, parsed, incoming, validated.keep, record)
             return replaced
 
-        if prepared is None:
-            return self._write(source, record, validated, dropped, write)
-        dropped = [*prepared.dropped, *dropped]
-        return self._write(source, record, validated, dropped, write, lambda: prepared.notes)
+        return self._write(source, record, validated, incoming.dropped, write, incoming.notes)
 
     def _write(
-        self, source, record, validated: Validated, dropped, write, notes=None
+        self,
+        source: str,
+        record: load.RunRecord,
+        validated: Validated,
+        dropped: list[str],
+        write: Callable[[duckdb.DuckDBPyConnection], int | None],
+        notes: Callable[[], list[str]] | None = None,
     ) -> FileReport:
+        """One transaction for the file: ``write`` its valid rows (unless --strict refuses
+        the file), its quarantine and its ingest_runs row; the report of what happened.
+        ``notes`` are read after writing (linking's match rates are known only then)."""
         quarantined = len(validated.quarantine)
         strict_refusal = self.options.strict and quarantined > 0
         record.rows_read = validated.rows_read + record.rows_skipped
@@ -526,11 +240,9 @@ class _Run:
         )
 
 
-def source_mapping(options: IngestOptions):
+def source_mapping(options: IngestOptions) -> Mapping | None:
     """The mapping responses files are read through: the mapping file with --wave and --cohort
     applied, or only those options over the canonical layout; None for plain canonical files."""
-    from etl.mapping import Mapping, load_mapping
-
     if options.mapping is None and options.wave is None and options.cohort is None:
         return None
     mapping = load_mapping(options.mapping) if options.mapping else Mapping(format="canonical")
@@ -579,6 +291,17 @@ def _ingest_file(run: _Run, path: Path, kind: str) -> FileReport:
     return report
 
 
+def _waiting(db_path: Path, options: IngestOptions) -> Callable[[], None] | None:
+    """What to do when the run has to wait for another ingest: tell ``on_wait`` so."""
+    if options.on_wait is None:
+        return None
+    message = (
+        f"another attune ingest is writing {db_path}: waiting up to {options.wait_seconds:g} s "
+        "for it to finish"
+    )
+    return lambda: options.on_wait(message)
+
+
 def ingest(paths: list[Path], db_path: Path, options: IngestOptions | None = None) -> IngestReport:
     """Load every file under `paths` into the database at `db_path`."""
     options = options or IngestOptions()
@@ -593,7 +316,7 @@ def ingest(paths: list[Path], db_path: Path, options: IngestOptions | None = Non
         (inputs.evidence, "evidence"),
     ] + [(path, "responses") for path in inputs.responses]
     ordered = [(path, kind) for path, kind in ordered if path is not None]
-    with load.ingest_lock(db_path, wait_seconds=600):
+    with load.ingest_lock(db_path, options.wait_seconds, on_wait=_waiting(db_path, options)):
         warehouse = load.Warehouse(db_path)
         try:
             run = _Run(warehouse, options)

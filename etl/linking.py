@@ -26,7 +26,30 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.load import registered, utc_now
 from schemas.contract import WAVE_ORDER
+from schemas.rules import failures
+
+# SQL over the file's cohorts (registered as linking_cohorts) and its loaded rows.
+SQL_STORED_PRESENCE = (
+    "SELECT DISTINCT participant_id AS pid, cohort_id AS cohort, wave FROM responses "
+    "WHERE cohort_id IN (SELECT cohort FROM linking_cohorts)"
+)
+SQL_STORED_KEYS = (
+    "SELECT participant_id AS pid, cohort_id AS cohort, wave, variant, key_hash "
+    "FROM linkage_keys WHERE cohort_id IN (SELECT cohort FROM linking_cohorts)"
+)
+SQL_FORGET_KEYS = (
+    "DELETE FROM linkage_keys AS k USING (SELECT DISTINCT participant_id, cohort_id, "
+    "wave FROM incoming_link_keys) AS i WHERE k.participant_id = i.participant_id "
+    "AND k.cohort_id = i.cohort_id AND k.wave = i.wave"
+)
+SQL_STORE_KEYS = "INSERT INTO linkage_keys BY NAME SELECT * FROM incoming_link_keys"
+SQL_PRESENCE_OF_LINKED = (
+    "SELECT DISTINCT r.participant_id, r.cohort_id, r.wave FROM responses r "
+    "WHERE r.cohort_id IN (SELECT cohort_id FROM linked_rows)"
+)
+SQL_STORE_MATCH_RATES = "INSERT INTO linkage BY NAME SELECT * FROM incoming_linkage"
 
 
 def normalise_component(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -69,15 +92,13 @@ class Linker:
         )
         rows = np.flatnonzero(blank.any(axis=1))
         names = np.array(self.spec.components, dtype=object)
-        failures = pd.DataFrame(
-            {
-                "row": rows,
-                "rule": "code_components_are_present",
-                "column": "participant_code",
-                "value": [", ".join(names[blank[row]]) for row in rows],
-            }
+        incomplete = failures(
+            rows,
+            "code_components_are_present",
+            "participant_code",
+            [", ".join(names[blank[row]]) for row in rows],
         )
-        return codes, failures
+        return codes, incomplete
 
     def _keys(self, rows: np.ndarray) -> pd.DataFrame:
         """Leave-k-out keyed hashes of the given rows: row, variant, key_hash."""
@@ -118,18 +139,9 @@ class Linker:
             }
         )
         cohorts = sorted(incoming["cohort"].dropna().unique().tolist())
-        con.register("linking_cohorts", pd.DataFrame({"cohort": cohorts}))
-        try:
-            stored = con.execute(
-                "SELECT DISTINCT participant_id AS pid, cohort_id AS cohort, wave FROM responses "
-                "WHERE cohort_id IN (SELECT cohort FROM linking_cohorts)"
-            ).df()
-            stored_keys = con.execute(
-                "SELECT participant_id AS pid, cohort_id AS cohort, wave, variant, key_hash "
-                "FROM linkage_keys WHERE cohort_id IN (SELECT cohort FROM linking_cohorts)"
-            ).df()
-        finally:
-            con.unregister("linking_cohorts")
+        with registered(con, pd.DataFrame({"cohort": cohorts}), "linking_cohorts"):
+            stored = con.execute(SQL_STORED_PRESENCE).df()
+            stored_keys = con.execute(SQL_STORED_KEYS).df()
         keys = (
             self._keys(rows).merge(incoming, on="row")
             if self.spec.tolerance
@@ -200,8 +212,6 @@ class Linker:
         """Keep the loaded rows' leave-k-out keys and the file's match rates per wave pair.
 
         Called in the file's transaction after its responses are inserted."""
-        from etl.load import utc_now
-
         rows = np.flatnonzero(keep)
         if not len(rows) or self.final_ids is None:
             return
@@ -217,24 +227,11 @@ class Linker:
         )
         keys = self._keys(rows).merge(loaded[["row", "participant_id", "cohort_id", "wave"]])
         keys = keys.drop(columns="row").assign(run_id=run_id)
-        con.register("incoming_link_keys", keys)
-        try:
-            con.execute(
-                "DELETE FROM linkage_keys AS k USING (SELECT DISTINCT participant_id, cohort_id, "
-                "wave FROM incoming_link_keys) AS i WHERE k.participant_id = i.participant_id "
-                "AND k.cohort_id = i.cohort_id AND k.wave = i.wave"
-            )
-            con.execute("INSERT INTO linkage_keys BY NAME SELECT * FROM incoming_link_keys")
-        finally:
-            con.unregister("incoming_link_keys")
-        con.register("linked_rows", loaded)
-        try:
-            presence = con.execute(
-                "SELECT DISTINCT r.participant_id, r.cohort_id, r.wave FROM responses r "
-                "WHERE r.cohort_id IN (SELECT cohort_id FROM linked_rows)"
-            ).df()
-        finally:
-            con.unregister("linked_rows")
+        with registered(con, keys, "incoming_link_keys"):
+            con.execute(SQL_FORGET_KEYS)
+            con.execute(SQL_STORE_KEYS)
+        with registered(con, loaded, "linked_rows"):
+            presence = con.execute(SQL_PRESENCE_OF_LINKED).df()
         stats = []
         for (cohort, wave), group in loaded.groupby(["cohort_id", "wave"], sort=True):
             in_cohort = presence[presence["cohort_id"] == cohort]
@@ -262,12 +259,8 @@ class Linker:
                     }
                 )
         if stats:
-            frame_stats = pd.DataFrame(stats)
-            con.register("incoming_linkage", frame_stats)
-            try:
-                con.execute("INSERT INTO linkage BY NAME SELECT * FROM incoming_linkage")
-            finally:
-                con.unregister("incoming_linkage")
+            with registered(con, pd.DataFrame(stats), "incoming_linkage"):
+                con.execute(SQL_STORE_MATCH_RATES)
             self.summary = "linked codes: " + "; ".join(
                 f"{row['cohort_id']} {row['wave_from']}->{row['wave_to']} "
                 f"{row['exact_matches'] + row['fuzzy_matches']}/{row['candidates']} "

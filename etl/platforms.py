@@ -16,16 +16,17 @@ into the canonical layout is `etl.mapping`'s job.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.dates import spss_datetime_text
 from etl.delimited import (
     RAGGED_COLUMN,
     UTF16_BOMS,
@@ -36,7 +37,9 @@ from etl.delimited import (
     unique_names,
     with_encoding,
 )
-from etl.read import _cell_text, read_table
+from etl.parse import text_values
+from etl.privacy import EMAIL
+from etl.read import cell_text, first_sheet_rows, read_table
 from etl.redcap import never_opened_checkboxes
 from etl.refusal import FileRejected
 
@@ -113,8 +116,6 @@ class Export:
 
     def personal_columns(self) -> list[str]:
         """The platform's known personal-data columns present in this export."""
-        from etl.privacy import EMAIL
-
         known = {
             "qualtrics": QUALTRICS_PERSONAL,
             "redcap": REDCAP_PERSONAL,
@@ -291,20 +292,9 @@ def surveymonkey_names(questions: list[str | None], options: list[str | None]) -
 
 
 def _excel_rows(data: bytes) -> list[list[str | None]]:
-    import openpyxl
-
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many types for a broken workbook
-        raise FileRejected(
-            f"the file cannot be opened as an Excel workbook ({type(error).__name__})",
-            "Download the export again, or export CSV.",
-        ) from error
-    rows = [
-        [_cell_text(value) for value in row]
-        for row in workbook.worksheets[0].iter_rows(values_only=True)
-    ]
-    workbook.close()
+    """Every row of the first sheet as cell text, padded to the widest row."""
+    with first_sheet_rows(data, "Download the export again, or export CSV.") as sheet:
+        rows = [[cell_text(value) for value in row] for row in sheet]
     width = max((len(row) for row in rows), default=0)
     return [row + [None] * (width - len(row)) for row in rows]
 
@@ -345,10 +335,6 @@ def read_surveymonkey(path: Path, data: bytes, encoding: str | None = None) -> E
 
 def _as_text(column) -> pa.Array:
     """A pandas column from pyreadstat as text: whole numbers without '.0', dates as ISO."""
-    import pandas as pd
-
-    from etl.dates import spss_datetime_text
-
     dates = spss_datetime_text(column)  # any year, never through datetime64[ns]
     if dates is not None:
         return dates
@@ -399,15 +385,9 @@ def read_canonical(path: Path, data: bytes, encoding: str | None = None) -> Expo
     table = read_table(path, data, encoding=encoding)
     return Export(
         "canonical",
-        pa.table({name: _canonical_text(table.column(name)) for name in table.column_names}),
+        pa.table({name: text_values(table.column(name)) for name in table.column_names}),
         encoding=encoding_of(table),
     )
-
-
-def _canonical_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    from etl.validate import text_values
-
-    return text_values(column)
 
 
 # --- Which platform? -----------------------------------------------------------------------

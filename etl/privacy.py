@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.keyed_hash import HEX_DIGEST_CHARS, KeyedHash
+from schemas.settings import user_config_dir
 
 KEY_BYTES = 32
 # Below this many distinct codes, hashing takes less than forking a helper process.
@@ -32,10 +33,10 @@ BACKGROUND_HASHING_MIN_CODES = 20_000
 
 
 def default_key_path() -> Path:
+    """`$ATTUNE_KEY_FILE`, else `pseudonym.key` in the user's configuration directory."""
     if os.environ.get("ATTUNE_KEY_FILE"):
         return Path(os.environ["ATTUNE_KEY_FILE"])
-    config_home = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))
-    return config_home / "attune" / "pseudonym.key"
+    return user_config_dir() / "pseudonym.key"
 
 
 def load_or_create_key(path: Path | None = None) -> bytes:

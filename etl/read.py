@@ -9,10 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from etl.delimited import RAGGED_COLUMN, check_header, encoding_of, read_delimited, with_encoding
@@ -24,6 +29,7 @@ from schemas.contract import (
     PROGRAMS_FILE,
     RESPONSE_SUFFIXES,
 )
+from schemas.rules import failures, no_failures
 
 
 @dataclass
@@ -94,41 +100,53 @@ def read_csv_bytes(
     return with_encoding(table.rename_columns(names), encoding_of(table))
 
 
-def _excel_table(data: bytes) -> pa.Table:
-    import openpyxl
+@contextmanager
+def first_sheet_rows(data: bytes, fix: str) -> Iterator[Iterator[tuple]]:
+    """The rows of an Excel workbook's first sheet, as openpyxl gives their values, read
+    lazily; the workbook is closed after the block. A file that is no workbook is refused,
+    with ``fix`` saying how to mend it."""
+    import openpyxl  # heavy, and only Excel files need it
 
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for a broken workbook
         raise FileRejected(
-            f"the file cannot be opened as an Excel workbook ({type(error).__name__})",
-            "Open it in Excel and save it again as .xlsx, or export CSV UTF-8.",
+            f"the file cannot be opened as an Excel workbook ({type(error).__name__})", fix
         ) from error
-    sheet = workbook.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header_row = next(rows, None)
-    if header_row is None:
-        raise FileRejected(
-            "the workbook's first sheet is empty", "Put the data on the first sheet."
+    try:
+        yield workbook.worksheets[0].iter_rows(values_only=True)
+    finally:
+        workbook.close()
+
+
+def _excel_table(data: bytes) -> pa.Table:
+    """The first sheet as text columns named by its first row; blank rows are left out."""
+    fix = "Open it in Excel and save it again as .xlsx, or export CSV UTF-8."
+    with first_sheet_rows(data, fix) as rows:
+        header_row = next(rows, None)
+        if header_row is None:
+            raise FileRejected(
+                "the workbook's first sheet is empty", "Put the data on the first sheet."
+            )
+        width = len(header_row)
+        while width and header_row[width - 1] in (None, ""):
+            width -= 1
+        header = check_header(
+            [column if column is not None else "" for column in header_row[:width]]
         )
-    width = len(header_row)
-    while width and header_row[width - 1] in (None, ""):
-        width -= 1
-    header = check_header([column if column is not None else "" for column in header_row[:width]])
-    columns: list[list[object]] = [[] for _ in header]
-    for row in rows:
-        values = list(row[:width]) + [None] * (width - len(row))
-        if all(value in (None, "") for value in values):
-            continue
-        for position, value in enumerate(values):
-            columns[position].append(_cell_text(value))
-    workbook.close()
+        columns: list[list[object]] = [[] for _ in header]
+        for row in rows:
+            values = list(row[:width]) + [None] * (width - len(row))
+            if all(value in (None, "") for value in values):
+                continue
+            for position, value in enumerate(values):
+                columns[position].append(cell_text(value))
     return pa.table(
         {name: pa.array(values, pa.string()) for name, values in zip(header, columns, strict=True)}
     )
 
 
-def _cell_text(value: object) -> str | None:
+def cell_text(value: object) -> str | None:
     """A spreadsheet cell as the text a CSV export would hold."""
     if value is None or value == "":
         return None
@@ -177,6 +195,26 @@ def read_table(
     if table.num_rows == 0:
         raise FileRejected("the file has a header but no data rows", "Export it again with data.")
     return table
+
+
+def take_ragged(table: pa.Table) -> tuple[pa.Table, pd.DataFrame]:
+    """The table without the reader's ragged-row mark, and a failure for each marked row."""
+    if RAGGED_COLUMN not in table.column_names:
+        return table, no_failures()
+    marks = table.column(RAGGED_COLUMN)
+    rows = np.flatnonzero(pc.is_valid(marks).to_numpy(zero_copy_only=False))
+    ragged = failures(
+        rows, "row_has_as_many_fields_as_header", None, marks.take(pa.array(rows)).to_pylist()
+    )
+    return table.drop_columns([RAGGED_COLUMN]), ragged
+
+
+def read_canonical_table(
+    source: str, data: bytes, numbers: frozenset[str]
+) -> tuple[pa.Table, pd.DataFrame]:
+    """A file in the canonical layout as read (``numbers``: columns read as numbers where every
+    value is one), without the reader's ragged-row mark, and the failures of its ragged rows."""
+    return take_ragged(read_table(Path(source), data, numbers))
 
 
 def read_file_bytes(path: Path) -> bytes:

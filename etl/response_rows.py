@@ -14,9 +14,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.platforms import Export
+from etl.read import take_ragged
 from etl.redcap import arrange
 from etl.refusal import FileRejected
-from etl.validate import take_ragged
 from etl.value_maps import source_text, value_key
 
 if TYPE_CHECKING:

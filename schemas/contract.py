@@ -4,6 +4,11 @@ These lists are the single source for the Pandera checks, the synthetic generato
 the DuckDB lookup tables and the dashboard's filters.
 """
 
+import re
+
+# Scale ids, item names and wave codes become DuckDB column names or SQL text: plain identifiers.
+IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+
 # Survey waves in time order, with months after the end of training (pre: before it).
 WAVES: dict[str, int | None] = {
     "pre": None,
@@ -34,6 +39,13 @@ DELIVERIES: dict[str, str] = {
     "in_person": "In person",
     "online": "Online",
     "hybrid": "Hybrid",
+}
+
+# Study designs of the evidence table, with the words the evidence page uses for them.
+EVIDENCE_DESIGNS: dict[str, str] = {
+    "single_group_pre_post": "single-group pre/post",
+    "comparison_group": "comparison group",
+    "randomised": "randomised",
 }
 
 # Columns every responses file must carry (besides the instrument's items).
@@ -71,6 +83,12 @@ EVIDENCE_OPTIONAL_COLUMNS = (
 
 # The pre wave may be completed up to this many days after the cohort starts.
 PRE_WAVE_GRACE_DAYS = 14
+# Plausible dates: no survey export or cohort is older than EARLIEST_YEAR, and a response is
+# completed at most YEARS_BEFORE_COHORT before its cohort starts and YEARS_AFTER_COHORT after
+# it ends (the last follow-up wave is at 12 months). A date outside is a misread date format.
+EARLIEST_YEAR = 1990
+YEARS_BEFORE_COHORT = 1
+YEARS_AFTER_COHORT = 3
 
 # File names that are not responses files.
 INSTRUMENT_FILE = "instrument.yaml"

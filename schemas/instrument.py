@@ -7,14 +7,13 @@ least `min_answered` of the items were answered.
 
 from __future__ import annotations
 
-import re
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-# Scale ids and item names become DuckDB column names: keep them plain identifiers.
-IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+from schemas.contract import IDENTIFIER
 
 KIRKPATRICK_LEVELS = {1: "Reaction", 2: "Learning", 3: "Behaviour", 4: "Results"}
 
@@ -46,8 +45,6 @@ class Scale:
     @property
     def items_needed(self) -> int:
         """Smallest number of answered items that still gives a score."""
-        import math
-
         return max(1, math.ceil(self.min_answered * self.n_items - 1e-9))
 
 

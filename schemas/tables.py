@@ -1,8 +1,21 @@
 """Pandera models of the input tables: the data dictionary, enforced.
 
-Types are parsed before these models run (see `etl/validate.py`), so a value that is not a
-number or not a date has already been named by its own rule; the checks here are the rules a
-user reads in the quarantine, each named after the rule it states.
+Each model lists a file's columns: the annotation is the type a value must parse as, `| None`
+marks a column the file may leave out, `nullable=True` a value that may be blank, and each
+check is a rule a user reads in the quarantine, named after it (schemas/rules.py words it).
+`schemas/specs.py` reads the columns' kinds from these annotations.
+
+For speed, ingest does not call `validate()` (its lazy report formats a line per failing cell:
+about a minute when every row of a 1,000,000-row file broke a rule). Instead:
+- types (value_is_a_number, value_is_a_date, value_is_true_or_false) and blanks in columns
+  that are not nullable (value_is_present) are parsed a whole column at a time in Arrow by
+  `etl.parse.parse`;
+- a missing required column or a column that is not a field refuses the file
+  (`etl.validate.check_columns`), as `Config.strict` would;
+- the checks below are run one by one on whole columns by `etl.validate.schema_failures`,
+  which keeps only the failing rows' positions.
+The rules that no model can hold (they need the database or the raw export) are listed in
+`CHECKED_OUTSIDE_THE_MODELS` with the place that checks them.
 """
 
 from __future__ import annotations
@@ -13,102 +26,45 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from schemas.contract import AUDIENCES, DELIVERIES, FORMATS, PRE_WAVE_GRACE_DAYS, WAVES
+from schemas.contract import (
+    AUDIENCES,
+    DELIVERIES,
+    EARLIEST_YEAR,
+    EVIDENCE_DESIGNS,
+    FORMATS,
+    PRE_WAVE_GRACE_DAYS,
+    WAVES,
+    YEARS_AFTER_COHORT,
+    YEARS_BEFORE_COHORT,
+)
 from schemas.instrument import Instrument
 
-EVIDENCE_DESIGNS = ("single_group_pre_post", "comparison_group", "randomised")
-# Plausible dates: no survey export or cohort is older than EARLIEST_YEAR, and a response is
-# completed at most YEARS_BEFORE_COHORT before its cohort starts and YEARS_AFTER_COHORT after
-# it ends (the last follow-up wave is at 12 months). A date outside is a misread date format.
-EARLIEST_YEAR = 1990
-YEARS_BEFORE_COHORT = 1
-YEARS_AFTER_COHORT = 3
-
-# Every rule a row can break, in the words the quarantine uses. {column} and {value} are filled in.
-RULES: dict[str, str] = {
-    "value_is_a_number": "{column} must be a number, got {value!r}",
-    "value_is_a_date": "{column} must be a date written YYYY-MM-DD, got {value!r}",
-    "value_is_true_or_false": "{column} must be true or false, got {value!r}",
-    "value_is_present": "{column} must not be blank",
-    "program_id_is_unique": "program_id {value!r} appears more than once",
-    "format_is_allowed": "format {value!r} is not one of " + ", ".join(FORMATS),
-    "delivery_is_allowed": "delivery {value!r} is not one of " + ", ".join(DELIVERIES),
-    "contact_hours_is_positive": "contact_hours must be above 0, got {value!r}",
-    "cohort_id_is_unique": "cohort_id {value!r} appears more than once",
-    "program_id_exists": "program_id {value!r} is not in programs.csv",
-    "end_date_not_before_start_date": "end_date is before start_date",
-    "cost_is_not_negative": "cost_per_participant must not be negative, got {value!r}",
-    "cohort_id_exists": "cohort_id {value!r} is not in cohorts.csv",
-    "wave_is_allowed": "wave {value!r} is not one of " + ", ".join(WAVES),
-    "audience_is_allowed": "audience {value!r} is not one of " + ", ".join(AUDIENCES),
-    "date_not_in_future": "{column} {value} is in the future",
-    "date_not_before_1990": (
-        f"{{column}} {{value}} is before {EARLIEST_YEAR}, which no survey export or cohort "
-        "holds; check the date format"
-    ),
-    "date_near_cohort_dates": (
-        f"completed_at is more than {YEARS_BEFORE_COHORT} year before its cohort started or "
-        f"more than {YEARS_AFTER_COHORT} years after it ended; check the date format and "
-        "the cohort_id"
-    ),
-    "item_within_scale_range": "{column} must be within its scale's range, got {value!r}",
-    "years_experience_within_0_to_70": "years_experience must be between 0 and 70, got {value!r}",
-    "duration_is_not_negative": "duration_seconds must not be negative, got {value!r}",
-    "one_response_per_participant_cohort_wave": (
-        "more than one response for this participant, cohort_id and wave in the file"
-    ),
-    "pre_wave_within_14_days_of_cohort_start": (
-        f"the pre wave was completed more than {PRE_WAVE_GRACE_DAYS} days after the cohort started"
-    ),
-    "later_wave_not_before_cohort_end": (
-        "a post or follow-up wave was completed before the cohort ended"
-    ),
-    "response_not_already_loaded": (
-        "a response for this participant, cohort_id and wave is already loaded from {value}; "
-        "ingest with --replace to replace it"
-    ),
-    "study_id_is_unique": "study_id {value!r} appears more than once",
-    "design_is_allowed": "design {value!r} is not one of " + ", ".join(EVIDENCE_DESIGNS),
-    "year_is_plausible": "year must be between 1900 and this year, got {value!r}",
-    "n_is_positive": "n must be a whole number above 0, got {value!r}",
-    "vi_is_positive": "vi must be above 0, got {value!r}",
+# Rules of the contract that no model holds, and where each is checked.
+CHECKED_OUTSIDE_THE_MODELS: dict[str, str] = {
+    "value_is_a_number": "etl/parse.py (parse): a field annotated float",
+    "value_is_a_date": "etl/parse.py (parse): a field annotated pa.DateTime",
+    "value_is_true_or_false": "etl/parse.py (parse): a field annotated bool",
+    "value_is_present": "etl/parse.py (parse): a field that is not nullable",
     "effect_size_is_given": (
-        "give yi and vi, or g with its 95% CI, or mean_pre, mean_post, sd_pre and r"
+        "etl/table_file.py (effect_sizes), where stats.meta.to_yi_vi works out yi and vi"
     ),
-    # Platform exports read through a mapping file (etl/mapping.py, docs/import.md).
-    "value_is_mapped": (
-        "{column} value {value!r} has no mapping; add it under values: (waves: for wave) "
-        "in the mapping file"
-    ),
-    "response_is_not_a_preview": (
-        "the survey platform marked this response as a preview or test ({value}); set aside"
-    ),
-    "response_is_not_spam": "the survey platform flagged this response as spam ({value})",
-    "unfinished_response_meets_min_answered": (
-        "the response is unfinished and cannot be scored: {value}"
-    ),
-    "code_components_are_present": (
-        "the self-generated code cannot be built: component(s) {value} are blank"
-    ),
+    "response_not_already_loaded": "etl/responses.py (already_loaded): reads the database",
     "row_has_as_many_fields_as_header": (
-        "the row has {value}: it cannot be split into the file's columns (a hand-edited row, "
-        "or a download cut short); fix the row or export the file again"
+        "etl/delimited.py marks the row; etl/read.py (take_ragged) reports it"
     ),
-    "survey_is_completed": (
-        "the survey platform says this survey was not completed ({value}), so it has no "
-        "completion date"
-    ),
+    "value_is_mapped": "etl/apply_mapping.py (prepare): a platform export's value maps",
+    "survey_is_completed": "etl/apply_mapping.py (prepare): REDCap's [not completed]",
+    "response_is_not_a_preview": "etl/apply_mapping.py (status_failures)",
+    "response_is_not_spam": "etl/apply_mapping.py (status_failures)",
+    "unfinished_response_meets_min_answered": "etl/apply_mapping.py (Prepared.row_failures)",
+    "code_components_are_present": "etl/linking.py (Linker.build)",
 }
 
 
-def describe(rule: str, column: str | None, value: object) -> str:
-    """The rule broken, in words, naming the column and value."""
-    template = RULES.get(rule, rule)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    elif isinstance(value, (pd.Timestamp, dt.datetime)):
-        value = value.date().isoformat()
-    return template.format(column=column or "row", value=value)
+def _one_of(values) -> str:
+    """The allowed values of a column in words: 'a, b or c'."""
+    values = list(values)
+    return ", ".join(values[:-1]) + " or " + values[-1]
 
 
 def _today() -> pd.Timestamp:
@@ -117,7 +73,7 @@ def _today() -> pd.Timestamp:
 
 def _earliest_date() -> pd.Timestamp:
     """The first plausible date. Dates are compared as parsed (datetime64[s], see
-    etl/validate.py), so a date such as 1583-01-01 is compared as itself, never wrapped."""
+    etl/parse.py), so a date such as 1583-01-01 is compared as itself, never wrapped."""
     return pd.Timestamp(EARLIEST_YEAR, 1, 1)
 
 
@@ -135,12 +91,12 @@ class ProgramsModel(pa.DataFrameModel):
 
     program_id: str = pa.Field(description="Identifier of the programme.")
     name: str = pa.Field(description="Name of the programme.")
-    format: str = pa.Field(description="workshop, short_course, certificate or degree.")
-    delivery: str = pa.Field(description="in_person, online or hybrid.")
-    contact_hours: float = pa.Field(nullable=True, description="Taught contact hours.")
+    format: str = pa.Field(description=f"{_one_of(FORMATS)}.")
+    delivery: str = pa.Field(description=f"{_one_of(DELIVERIES)}.")
+    contact_hours: float | None = pa.Field(nullable=True, description="Taught contact hours.")
 
     class Config:
-        strict = False
+        strict = True
 
     @pa.check("program_id", name="program_id_is_unique")
     def program_id_is_unique(cls, series: pd.Series) -> pd.Series:
@@ -160,7 +116,10 @@ class ProgramsModel(pa.DataFrameModel):
 
 
 class CohortsModel(pa.DataFrameModel):
-    """cohorts.csv: one row per cohort, a run of a programme for one sponsor."""
+    """cohorts.csv: one row per cohort, a run of a programme for one sponsor.
+
+    program_id_exists (the programme is in programs.csv or the database) is added by
+    `cohorts_schema`, which knows the programmes."""
 
     cohort_id: str = pa.Field(description="Identifier of the cohort.")
     program_id: str = pa.Field(description="Programme the cohort follows.")
@@ -168,12 +127,12 @@ class CohortsModel(pa.DataFrameModel):
     start_date: pa.DateTime = pa.Field(description="First day of training.")
     end_date: pa.DateTime = pa.Field(description="Last day of training.")
     supervision: bool = pa.Field(description="Whether ongoing supervision was part of it.")
-    cost_per_participant: float = pa.Field(
+    cost_per_participant: float | None = pa.Field(
         nullable=True, description="Cost per participant, if known."
     )
 
     class Config:
-        strict = False
+        strict = True
 
     @pa.check("cohort_id", name="cohort_id_is_unique")
     def cohort_id_is_unique(cls, series: pd.Series) -> pd.Series:
@@ -193,22 +152,30 @@ class CohortsModel(pa.DataFrameModel):
 
 
 class ResponsesModel(pa.DataFrameModel):
-    """A responses file: one row per participant per wave, plus one column per item."""
+    """A responses file: one row per participant per wave, plus one column per item.
+
+    The items are checked by `items_schema` (each within its scale's range), cohort_id_exists
+    by `responses_schema`, which knows the cohorts. Not strict: the item columns are the
+    instrument's; a column that is neither a field nor an item refuses the file."""
 
     participant_code: str = pa.Field(description="Participant's anonymous code (stored hashed).")
     cohort_id: str = pa.Field(description="Cohort the participant attended.")
-    wave: str = pa.Field(description="pre, post, followup_3m, followup_6m or followup_12m.")
+    wave: str = pa.Field(description=f"{_one_of(WAVES)}.")
     completed_at: pa.DateTime = pa.Field(description="Date the survey was completed.")
     audience: str = pa.Field(description="Participant's professional audience.")
-    years_experience: float = pa.Field(
+    years_experience: float | None = pa.Field(
         nullable=True, description="Years of professional experience (optional)."
     )
-    duration_seconds: float = pa.Field(
+    duration_seconds: float | None = pa.Field(
         nullable=True, description="Seconds taken to complete the survey (optional)."
     )
-    # Helper columns joined from cohorts before validation; not stored.
-    cohort_start: pa.DateTime = pa.Field(nullable=True, description="Start of the cohort.")
-    cohort_end: pa.DateTime = pa.Field(nullable=True, description="End of the cohort.")
+    # Joined from cohorts before validation; never in the file, never stored.
+    cohort_start: pa.DateTime | None = pa.Field(
+        nullable=True, description="Start of the cohort.", metadata={"joined_from": "cohorts"}
+    )
+    cohort_end: pa.DateTime | None = pa.Field(
+        nullable=True, description="End of the cohort.", metadata={"joined_from": "cohorts"}
+    )
 
     class Config:
         strict = False
@@ -260,18 +227,42 @@ class ResponsesModel(pa.DataFrameModel):
 
 
 class EvidenceModel(pa.DataFrameModel):
-    """evidence.csv: studies for the evidence page, each with an effect size or what gives one."""
+    """evidence.csv: studies for the evidence page, each with an effect size or what gives one.
+
+    effect_size_is_given (yi and vi, or what they are worked out from) is checked where they
+    are worked out: see CHECKED_OUTSIDE_THE_MODELS."""
 
     study_id: str = pa.Field(description="Identifier of the study.")
     citation: str = pa.Field(description="Full citation; synthetic studies say so.")
     year: float = pa.Field(description="Year of publication.")
-    design: str = pa.Field(description="single_group_pre_post, comparison_group or randomised.")
+    design: str = pa.Field(description=f"{_one_of(EVIDENCE_DESIGNS)}.")
     outcome_domain: str = pa.Field(description="Outcome domain, as in the instrument.")
     n: float = pa.Field(description="Participants analysed.")
-    vi: float = pa.Field(nullable=True, description="Sampling variance of yi.")
+    audience: str | None = pa.Field(
+        nullable=True, description="Audience trained (as in responses), if specific."
+    )
+    format: str | None = pa.Field(
+        nullable=True, description="Programme format (as in programs), if specific."
+    )
+    yi: float | None = pa.Field(
+        nullable=True, description="Standardised mean difference (positive = improvement)."
+    )
+    vi: float | None = pa.Field(nullable=True, description="Sampling variance of yi.")
+    synthetic: bool | None = pa.Field(
+        nullable=True, description="true for a synthetic demo study (blank: false)."
+    )
+    g: float | None = pa.Field(nullable=True, description="Hedges g as reported.")
+    g_ci_low: float | None = pa.Field(nullable=True, description="Lower bound of g's 95% CI.")
+    g_ci_high: float | None = pa.Field(nullable=True, description="Upper bound of g's 95% CI.")
+    mean_pre: float | None = pa.Field(nullable=True, description="Reported pre-training mean.")
+    mean_post: float | None = pa.Field(nullable=True, description="Reported post-training mean.")
+    sd_pre: float | None = pa.Field(nullable=True, description="Reported pre-training SD.")
+    sd_post: float | None = pa.Field(nullable=True, description="Reported post-training SD.")
+    r: float | None = pa.Field(nullable=True, description="Reported pre-post correlation.")
+    url: str | None = pa.Field(nullable=True, description="Link to the study (DOI URL).")
 
     class Config:
-        strict = False
+        strict = True
 
     @pa.check("study_id", name="study_id_is_unique")
     def study_id_is_unique(cls, series: pd.Series) -> pd.Series:
@@ -294,7 +285,7 @@ class EvidenceModel(pa.DataFrameModel):
         return series > 0
 
 
-def responses_schema(instrument: Instrument, known_cohorts: list[str]) -> pa.DataFrameSchema:
+def responses_schema(known_cohorts: list[str]) -> pa.DataFrameSchema:
     """The responses model with the cohorts a row may refer to (items are checked apart)."""
     known = set(known_cohorts)
     return ResponsesModel.to_schema().update_column(

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from etl.dates import read_dates
 from etl.mapping import MappingError, parse_mapping
+from etl.parse import iso_dates
 from etl.read import FileRejected
-from etl.validate import _dates
 from tests.etl import platform_fixtures as pf
 from tests.etl.helpers import (
     COHORTS,
@@ -349,7 +349,7 @@ PROPERTY = settings(max_examples=60, deadline=None)
 def _loaded(texts: list[str], formats: tuple[str, ...] = ()) -> list[dt.date | None]:
     """What would load for each value: read as an export's dates are, then validated."""
     column = read_dates(pa.array(texts, pa.string()), formats)
-    values, not_dates = _dates(pa.chunked_array([column]))
+    values, not_dates = iso_dates(pa.chunked_array([column]))
     return [
         None if bad else dt.date.fromisoformat(str(value)[:10])
         for value, bad in zip(values, not_dates, strict=True)

@@ -137,3 +137,15 @@ def test_bytes_that_are_neither_utf8_nor_windows_1252_are_refused_naming_the_byt
     assert "not UTF-8 text" in responses.message
     assert f"on line {line})" in responses.message
     assert query(db, "SELECT count(*) FROM responses") == [(0,)]
+
+
+@pytest.mark.parametrize("name", ["programs.csv", "cohorts.csv", "evidence.csv"])
+def test_refused_table_file_still_records_the_encoding_it_was_read_as(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes("id,remarque\nP1,café\n".encode("windows-1252"))
+    db = tmp_path / "a.duckdb"
+    (report,) = run([path], db).files
+    assert report.status == "rejected"
+    assert query(db, "SELECT status, encoding FROM ingest_runs") == [
+        ("rejected", "windows-1252 (guessed)")
+    ]

@@ -7,41 +7,8 @@ import pyarrow as pa
 
 from etl.linking import normalise_component
 from tests.etl.helpers import query, responses_report, run
+from tests.etl.linking_fixtures import MAPPING, POST, PRE, codes_file
 from tests.etl.platform_helpers import setup_database, write_mapping
-
-HEADER = "mother,month,street,sibling,cohort_id,wave,completed_at,audience,CONF_01,CONF_02,CONF_03,CONF_04,CONF_05"
-MAPPING = """\
-format: canonical
-linking:
-  components: [mother, month, street, sibling]
-  tolerance: 1
-"""
-PRE = [  # mother initial, birth month, first street digit, older siblings
-    ("M", "03", "ZQX", "2"),
-    ("K", "11", "4", "0"),
-    ("S", "7", "9", "1"),
-    ("J", "1", "2", "3"),
-    ("P", "5", "5", "1"),
-    ("P", "5", "5", "2"),  # differs from the one above in one component
-    ("L", "9", "8", "0"),
-]
-POST = [
-    ("m", " 3", "zqx", "2"),  # exact after normalising case, blanks and leading zeros
-    ("K", "11", "4", "0"),  # exact
-    ("S", "8", "9", "1"),  # typo in the month: fuzzy
-    ("Ö", "1", "2", "3"),  # 'O' for 'J': fuzzy (accent stripped, one component different)
-    ("P", "5", "5", "3"),  # one component from two pre participants: ambiguous, unmatched
-    ("X", "10", "8", "0"),  # two components different: unmatched
-    ("L", "", "8", "0"),  # a blank component: quarantined
-]
-
-
-def _file(path, rows, wave, date):
-    lines = [HEADER] + [
-        f"{m},{b},{s},{e},C1,{wave},{date},educator,3,3,4,4,2" for m, b, s, e in rows
-    ]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def test_components_are_normalised():
@@ -52,9 +19,9 @@ def test_components_are_normalised():
 def test_codes_link_across_waves_with_one_component_tolerance(tmp_path):
     db = setup_database(tmp_path)
     mapping = write_mapping(tmp_path, MAPPING)
-    pre = run([_file(tmp_path / "pre.csv", PRE, "pre", "2024-03-01")], db, mapping=mapping)
+    pre = run([codes_file(tmp_path / "pre.csv", PRE, "pre", "2024-03-01")], db, mapping=mapping)
     assert responses_report(pre)[0].status == "loaded"
-    post = run([_file(tmp_path / "post.csv", POST, "post", "2024-03-20")], db, mapping=mapping)
+    post = run([codes_file(tmp_path / "post.csv", POST, "post", "2024-03-20")], db, mapping=mapping)
     (report,) = responses_report(post)
     assert (report.rows_loaded, report.rows_quarantined) == (6, 1)
     assert "C1 pre->post 4/6 (2 exact, 2 within tolerance 1)" in report.message
@@ -72,16 +39,16 @@ def test_codes_link_across_waves_with_one_component_tolerance(tmp_path):
 def test_tolerance_zero_links_exact_codes_only(tmp_path):
     db = setup_database(tmp_path)
     mapping = write_mapping(tmp_path, MAPPING.replace("tolerance: 1", "tolerance: 0"))
-    run([_file(tmp_path / "pre.csv", PRE, "pre", "2024-03-01")], db, mapping=mapping)
-    run([_file(tmp_path / "post.csv", POST, "post", "2024-03-20")], db, mapping=mapping)
+    run([codes_file(tmp_path / "pre.csv", PRE, "pre", "2024-03-01")], db, mapping=mapping)
+    run([codes_file(tmp_path / "post.csv", POST, "post", "2024-03-20")], db, mapping=mapping)
     assert query(db, "SELECT exact_matches, fuzzy_matches, unmatched FROM linkage") == [(2, 0, 4)]
 
 
 def test_waves_in_one_file_link_too(tmp_path):
     db = setup_database(tmp_path)
     path = tmp_path / "both.csv"
-    pre = _file(tmp_path / "a.csv", PRE, "pre", "2024-03-01").read_text().splitlines()
-    post = _file(tmp_path / "b.csv", POST[:4], "post", "2024-03-20").read_text().splitlines()
+    pre = codes_file(tmp_path / "a.csv", PRE, "pre", "2024-03-01").read_text().splitlines()
+    post = codes_file(tmp_path / "b.csv", POST[:4], "post", "2024-03-20").read_text().splitlines()
     path.write_text("\n".join(pre + post[1:]) + "\n")
     (report,) = responses_report(run([path], db, mapping=write_mapping(tmp_path, MAPPING)))
     assert report.rows_loaded == 11
@@ -91,8 +58,8 @@ def test_waves_in_one_file_link_too(tmp_path):
 def test_neither_the_code_nor_its_components_are_stored(tmp_path):
     db = setup_database(tmp_path)
     mapping = write_mapping(tmp_path, MAPPING)
-    run([_file(tmp_path / "pre.csv", PRE, "pre", "2024-03-01")], db, mapping=mapping)
-    run([_file(tmp_path / "post.csv", POST, "post", "2024-03-20")], db, mapping=mapping)
+    run([codes_file(tmp_path / "pre.csv", PRE, "pre", "2024-03-01")], db, mapping=mapping)
+    run([codes_file(tmp_path / "post.csv", POST, "post", "2024-03-20")], db, mapping=mapping)
     con = duckdb.connect(str(db), read_only=True)
     try:
         tables = [
@@ -113,7 +80,7 @@ def test_older_databases_get_the_linkage_tables(tmp_path):
     con.execute("ALTER TABLE responses DROP COLUMN flag_unfinished")
     con.close()
     mapping = write_mapping(tmp_path, MAPPING)
-    run([_file(tmp_path / "pre.csv", PRE, "pre", "2024-03-01")], db, mapping=mapping)
+    run([codes_file(tmp_path / "pre.csv", PRE, "pre", "2024-03-01")], db, mapping=mapping)
     assert query(db, "SELECT count(*) FROM linkage_keys") == [(4 * len(PRE),)]
     comments = query(
         db,

@@ -109,3 +109,16 @@ def test_redcap_and_surveymonkey_drafts_find_the_items(tmp_path):
     mapping = parse_mapping(yaml.safe_load(text))
     assert mapping.columns[pf.SM_CONF_STATEMENTS[0]] == "CONF_01"
     assert mapping.columns["End Date"] == "completed_at"
+
+
+@pytest.mark.parametrize("platform", ["surveymonkey", "auto"])
+def test_broken_workbook_export_is_refused_with_how_to_get_a_good_one(tmp_path, platform):
+    db = setup_database(tmp_path)
+    export = tmp_path / "monkey.xlsx"
+    export.write_bytes(b"PK\x03\x04 not really a workbook")
+    mapping = pf.SURVEYMONKEY_MAPPING.replace("format: surveymonkey", f"format: {platform}")
+    (report,) = responses_report(run([export], db, mapping=write_mapping(tmp_path, mapping)))
+    assert report.status == "rejected"
+    assert "cannot be opened as an Excel workbook" in report.message
+    assert "Download the export again, or export CSV" in report.message
+    assert query(db, "SELECT count(*) FROM responses") == [(0,)]

@@ -14,7 +14,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from etl.generate import generate_dataset
+from synthetic.dataset import generate_dataset
 from tests.etl.helpers import GOOD_ROWS, HEADER, query, run, write_dataset
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from stats.meta import smcr_from_prepost
 from tests.etl.helpers import GOOD_ROWS, query, responses_report, run, write_dataset
 
 # One broken row per rule: (rule, row, words the reason must contain).
@@ -198,3 +199,78 @@ def test_program_row_breaking_a_rule_is_quarantined(tmp_path, row, rule):
     run([folder], db)
     assert query(db, "SELECT rules FROM quarantine") == [([rule],)]
     assert query(db, "SELECT count(*) FROM programs") == [(2,)]
+
+
+EVIDENCE = """\
+study_id,citation,year,design,outcome_domain,n,yi,vi,synthetic
+S1,Synthetic study 1 (not a real publication),2019,randomised,Confidence,80,0.4,0.05,true
+"""
+
+
+@pytest.mark.parametrize(
+    ("row", "rule", "words"),
+    [
+        ("S2,Study,nineteen,randomised,Confidence,80,0.4,0.05,", "value_is_a_number",
+         "year must be a number, got 'nineteen'"),
+        ("S2,Study,2019,randomised,Confidence,80,0.4,0.05,maybe", "value_is_true_or_false",
+         "synthetic must be true or false, got 'maybe'"),
+        (",Study,2019,randomised,Confidence,80,0.4,0.05,", "value_is_present",
+         "study_id must not be blank"),
+        ("S1,Study,2019,randomised,Confidence,80,0.4,0.05,", "study_id_is_unique",
+         "study_id 'S1' appears more than once"),
+        ("S2,Study,2019,cohort_study,Confidence,80,0.4,0.05,", "design_is_allowed",
+         "design 'cohort_study' is not one of single_group_pre_post, comparison_group, "
+         "randomised"),
+        ("S2,Study,1850,randomised,Confidence,80,0.4,0.05,", "year_is_plausible",
+         "year must be between 1900 and this year, got 1850"),
+        ("S2,Study,2019,randomised,Confidence,12.5,0.4,0.05,", "n_is_positive",
+         "n must be a whole number above 0, got 12.5"),
+        ("S2,Study,2019,randomised,Confidence,80,0.4,-0.05,", "vi_is_positive",
+         "vi must be above 0, got -0.05"),
+        ("S2,Study,2019,randomised,Confidence,80,,,", "effect_size_is_given",
+         "give yi and vi, or g with its 95% CI"),
+    ],
+)  # fmt: skip
+def test_evidence_row_breaking_a_rule_is_quarantined_with_its_reason(tmp_path, row, rule, words):
+    evidence = tmp_path / "evidence.csv"
+    evidence.write_text(EVIDENCE + row + "\n")
+    db = tmp_path / "a.duckdb"
+    (report,) = run([evidence], db).files
+    assert (report.rows_read, report.rows_quarantined) == (2, 2 if rule.endswith("unique") else 1)
+    assert all(rule in rules for (rules,) in query(db, "SELECT rules FROM quarantine"))
+    assert any(words in reasons for (reasons,) in query(db, "SELECT reasons FROM quarantine"))
+
+
+def test_evidence_row_without_yi_loads_with_the_effect_size_of_its_means_and_synthetic_false(
+    tmp_path,
+):
+    evidence = tmp_path / "evidence.csv"
+    evidence.write_text(
+        "study_id,citation,year,design,outcome_domain,n,mean_pre,mean_post,sd_pre,r\n"
+        "S2,A study,2019,single_group_pre_post,Confidence,50,3.0,3.5,1.0,0.5\n"
+    )
+    db = tmp_path / "a.duckdb"
+    (report,) = run([evidence], db).files
+    assert (report.status, report.rows_loaded) == ("loaded", 1)
+    ((yi, vi, synthetic),) = query(db, "SELECT yi, vi, synthetic FROM evidence")
+    assert (yi, vi) == pytest.approx(
+        smcr_from_prepost(mean_pre=3.0, mean_post=3.5, sd_pre=1.0, r=0.5, n=50)
+    )
+    assert 0.45 < yi < 0.5  # d = 0.5, shrunk by the small-sample correction
+    assert synthetic is False
+
+
+def test_evidence_row_with_g_and_its_interval_loads_with_the_variance_of_that_interval(tmp_path):
+    evidence = tmp_path / "evidence.csv"
+    evidence.write_text(
+        "study_id,citation,year,design,outcome_domain,n,g,g_ci_low,g_ci_high\n"
+        "S3,A study,2020,randomised,Confidence,120,0.42,0.05,0.79\n"
+        "S4,Reversed interval,2020,randomised,Confidence,120,0.42,0.79,0.05\n"
+    )
+    db = tmp_path / "a.duckdb"
+    (report,) = run([evidence], db).files
+    assert (report.rows_loaded, report.rows_quarantined) == (1, 1)
+    ((study, yi, vi),) = query(db, "SELECT study_id, yi, vi FROM evidence")
+    # Cochrane Handbook 6.3.1: SE = (0.79 - 0.05) / (2 * 1.959964)
+    assert (study, yi, vi) == ("S3", pytest.approx(0.42), pytest.approx((0.74 / 3.919928) ** 2))
+    assert query(db, "SELECT rules FROM quarantine") == [(["effect_size_is_given"],)]
