@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from etl.generate import generate_dataset
+from synthetic.dataset import generate_dataset
 
 BENCH_DIR = Path(os.environ.get("ATTUNE_BENCH_DIR", Path(__file__).resolve().parent / "out"))
 # About 1,000,000 response rows: attrition leaves ~2.7 rows per participant.
