@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 CHROMIUM := /usr/bin/chromium
+# The demo's own database, in the per-user data directory (schemas/settings.py), apart from
+# the default database that `attune ingest` fills, so `make clean` never removes real data.
+DATA_HOME := $(if $(filter /%,$(XDG_DATA_HOME)),$(XDG_DATA_HOME),$(HOME)/.local/share)
+DEMO_DB ?= $(DATA_HOME)/attune/demo.duckdb
 
 .PHONY: demo test bench lint chromium screenshots clean
 
@@ -20,8 +24,9 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
+# Build the demo database from the packaged demo data if it is absent, then serve it locally.
 demo: $(STAMP)
-	$(BIN)/attune demo
+	$(BIN)/attune demo --db $(DEMO_DB)
 
 test: $(STAMP) chromium
 	$(BIN)/pytest
@@ -36,5 +41,7 @@ lint: $(STAMP)
 screenshots: $(STAMP) chromium
 	$(BIN)/python -m dashboard.screenshots docs/screenshots
 
+# Remove the virtual environment, build output and the demo database (`make demo` rebuilds
+# it); the default database, accounts and keys in the per-user directories are left alone.
 clean:
-	rm -rf $(VENV) data/attune.duckdb data/attune.duckdb.*
+	rm -rf $(VENV) build dist *.egg-info $(DEMO_DB) $(DEMO_DB).*
