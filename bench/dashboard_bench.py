@@ -26,8 +26,8 @@ from typing import Any
 
 import plotly
 
-from dashboard import queries as q
 from dashboard import state as url_state
+from warehouse.connection import Database
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -63,7 +63,7 @@ def _random_state(rng: random.Random, options: dict[str, Any]) -> dict[str, Any]
 class _Recorder:
     """Wraps Database.fetch/fetch_dicts to record the SQL a callback issues."""
 
-    def __init__(self, db: q.Database):
+    def __init__(self, db: Database):
         self.db, self.calls = db, []
         self._fetch, self._dicts = db.fetch, db.fetch_dicts
 
@@ -103,9 +103,9 @@ def run(db_path: Path | str, states: int = 50, seed: int = 11) -> dict[str, Any]
     first_state = url_state.parse("", app_ctx.options())
     first_load_callbacks = 0.0
     for page in PAGES[:1]:
-        for name, builder in page.BUILDERS.items():
+        for spec in page.CHARTS:
             t0 = time.perf_counter()
-            json.dumps(render(name, safe_build(builder, app_ctx, first_state)),
+            json.dumps(render(spec.id, safe_build(page, spec, app_ctx, first_state)),
                        cls=plotly.utils.PlotlyJSONEncoder)
             first_load_callbacks += time.perf_counter() - t0
     first_page_load_ms = (time.perf_counter() - started) * 1000
@@ -123,11 +123,12 @@ def run(db_path: Path | str, states: int = 50, seed: int = 11) -> dict[str, Any]
         app_ctx.db.clear_cache()
         for page in filtered_pages:
             page_ms = page_bare_ms = 0.0
-            for name, builder in page.BUILDERS.items():
+            for spec in page.CHARTS:
+                name = spec.id
                 rec = _Recorder(app_ctx.db)
                 try:
                     t0 = time.perf_counter()
-                    out = render(name, safe_build(builder, app_ctx, st))
+                    out = render(name, safe_build(page, spec, app_ctx, st))
                     json.dumps(out, cls=plotly.utils.PlotlyJSONEncoder)
                     elapsed = (time.perf_counter() - t0) * 1000
                 finally:

@@ -33,8 +33,11 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from accounts.store import AuthStore
 from bench.common import PROJECT, bench_database, bench_env
 from bench.dashboard_bench import _pct, _random_state
+from warehouse.catalog import filter_options
+from warehouse.connection import Database
 
 USERS = int(os.environ.get("ATTUNE_LOAD_USERS", 50))
 SECONDS = float(os.environ.get("ATTUNE_LOAD_SECONDS", 60))
@@ -202,9 +205,6 @@ def _payload(dependency: dict, state: dict) -> dict:
 
 
 def run() -> dict:
-    from dashboard.accounts import AuthStore
-    from dashboard.queries import Database, filter_options
-
     database = bench_database()
     workdir = Path(tempfile.mkdtemp(prefix="attune-load-"))
     auth_db = workdir / "auth.sqlite"

@@ -3,8 +3,9 @@
 Baseline: on a fresh read-only connection, the means, SDs and counts of matched pre/post
 pairs per scale, audience and format (one GROUP BY over `paired_scores`). Attune: on a fresh
 query layer (nothing cached), every statistic `summarize` prints for the same groups
-(means, CIs, t, p, BH-adjusted p, d_z with its noncentral-t CI, g_av, reliable change,
-suppression). Target: at most 3x.
+(means, CIs, t, p, BH-adjusted p over the family of every scale, d_z with its noncentral-t
+CI, g_av, reliable change, suppression), computed as `summarize` does (``change_family``).
+Target: at most 3x.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 import duckdb
 
 from bench.common import bench_database, median, timed
+from warehouse.connection import Database
+from warehouse.outcomes import change_family
 
 BARE_AGGREGATE = """
 SELECT scale_id, audience, format, count(*) AS n_pairs,
@@ -27,8 +30,6 @@ GROUP BY scale_id, audience, format
 
 
 def run(rounds: int = 5) -> dict:
-    from dashboard.queries import Database, group_change, scales
-
     database_path = bench_database()
 
     def bare() -> None:
@@ -43,10 +44,7 @@ def run(rounds: int = 5) -> dict:
     def attune() -> None:
         nonlocal groups
         database = Database(database_path, changes_only=True)  # as `attune summarize` does
-        rows = []
-        for scale in scales(database):
-            rows += group_change(database, scale_id=scale["scale_id"], by=("audience", "format"))
-        groups = len(rows)
+        groups = len(change_family(database, by=("audience", "format")))
 
     baseline = timed(bare, rounds)
     summarize = timed(attune, rounds)

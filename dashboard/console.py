@@ -16,32 +16,34 @@ Layers (each would stop the statements it is meant for on its own; see docs/secu
 3. A time limit (``threading.Timer`` -> ``interrupt()``; DuckDB has no statement timeout)
    and a row limit (``fetchmany(row_limit + 1)``, so truncation is known).
 4. Every query is audited (user, time, SQL, outcome, rows, seconds) before any result is
-   returned; if the audit cannot be written, the result is withheld.
+   returned, in the one audit trail of ``accounts.store`` (``AuthStore.audit``); if the
+   audit cannot be written, the result is withheld.
+
+The lock-down settings and the read-only attachment are the analysis layer's own
+(``warehouse.connection``): one definition for the dashboard's connection and the console's.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from dashboard.queries import memory_limit_setting, sql_string
+from accounts.store import AuthStore
+from warehouse.connection import ATTACH_AS, attach_read_only, lock_down
 
 ROW_LIMIT = 1000
 TIME_LIMIT_S = 10.0
 MEMORY_LIMIT = "512MB"
 MAX_SQL_CHARS = 20_000
-ALIAS = "attune"
+ALIAS = ATTACH_AS
 
 MSG_READ_ONLY = "writes are not allowed: the console is read-only"
 MSG_NO_ACCESS = "file and network access are disabled"
@@ -84,41 +86,10 @@ class ConsoleError(Exception):
 
 # --- audit ------------------------------------------------------------------------------------
 
-SQLITE_AUDIT_SCHEMA = """
-CREATE TABLE IF NOT EXISTS console_audit (
-    at TEXT NOT NULL,
-    user_name TEXT NOT NULL,
-    sql TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    rows INTEGER,
-    seconds REAL
-)
-"""
-
-
-def sqlite_audit(path: Path | str) -> Audit:
-    """An audit callable writing to a ``console_audit`` table in a SQLite file (the accounts
-    file when no ``AuthStore`` is configured)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    def audit(user: str, action: str, detail: str, outcome: str) -> None:
-        info = json.loads(detail)
-        with closing(sqlite3.connect(path, timeout=10)) as con, con:
-            con.execute(SQLITE_AUDIT_SCHEMA)
-            con.execute(
-                "INSERT INTO console_audit VALUES (?, ?, ?, ?, ?, ?)",
-                [dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(), user,
-                 info.get("sql", ""), outcome, info.get("rows"), info.get("seconds")],
-            )
-
-    return audit
-
 
 def _default_audit() -> Audit:
-    from dashboard.accounts import default_auth_path
-
-    return sqlite_audit(default_auth_path())
+    """The accounts file's audit trail (``$ATTUNE_AUTH_DB`` or its default)."""
+    return AuthStore().audit
 
 
 # --- the locked connection --------------------------------------------------------------------
@@ -132,18 +103,10 @@ def locked_connection(db_path: Path | str, *, memory_limit: str = MEMORY_LIMIT
         raise ConsoleError(f"no database at {path.name}")
     con = duckdb.connect(":memory:")
     try:
-        con.execute(f"ATTACH {sql_string(str(path))} AS {ALIAS} (READ_ONLY)")
+        attach_read_only(con, path)
         con.execute(f"USE {ALIAS}")
         con.execute("DETACH memory")
-        for statement in (
-            "SET enable_external_access = false",
-            "SET autoinstall_known_extensions = false",
-            "SET autoload_known_extensions = false",
-            f"SET memory_limit = '{memory_limit_setting(memory_limit)}'",
-            "SET threads = 1",
-            "SET lock_configuration = true",
-        ):
-            con.execute(statement)
+        lock_down(con, memory_limit=memory_limit, threads=1)
     except BaseException:
         con.close()
         raise
@@ -214,7 +177,7 @@ def run_console_query(
     """Run one read-only query for ``user_name``; never raises for a bad query.
 
     ``audit(user, "console_query", detail_json, outcome)`` is called for every query, refused
-    ones included (``AuthStore.audit`` fits; default: ``console_audit`` in the accounts file).
+    ones included (default: ``AuthStore().audit``, the accounts file's audit trail).
     """
     audit = audit or _default_audit()
     sql = sql or ""

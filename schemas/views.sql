@@ -1,4 +1,18 @@
--- Views for researchers and for the dashboard's query layer. Recreated on every ingest.
+-- Views for researchers and for the analysis layer. Recreated on every ingest.
+
+-- Definitions: what a cohort's quarter, a matched pair and an improvement are. The views below
+-- use them, and the analysis layer (warehouse/) creates the same macros from this file and
+-- builds its summaries with them, so each meaning is written once, here.
+
+CREATE OR REPLACE MACRO cohort_quarter(start_date) AS
+    strftime(start_date, '%Y') || '-Q' || CAST(quarter(start_date) AS VARCHAR);
+CREATE OR REPLACE MACRO is_matched_pair(position_from, position_to, score_from, score_to) AS
+    position_to > position_from AND score_from IS NOT NULL AND score_to IS NOT NULL;
+CREATE OR REPLACE MACRO improvement(score_from, score_to, higher_is_better) AS
+    CASE WHEN higher_is_better THEN score_to - score_from ELSE score_from - score_to END;
+COMMENT ON MACRO cohort_quarter IS 'Calendar quarter a date falls in, e.g. 2024-Q3 (cohorts are grouped by the quarter they started).';
+COMMENT ON MACRO is_matched_pair IS 'Whether two scores of one participant, cohort and scale form a matched pair: both present, the second at a later wave.';
+COMMENT ON MACRO improvement IS 'score_to - score_from signed so that improvement is positive (negated where lower is better).';
 
 CREATE OR REPLACE VIEW scored_responses AS
 SELECT
@@ -17,7 +31,7 @@ SELECT
     c.sponsor_id,
     c.supervision,
     c.start_date AS cohort_start,
-    strftime(c.start_date, '%Y') || '-Q' || CAST(quarter(c.start_date) AS VARCHAR) AS cohort_quarter
+    cohort_quarter(c.start_date) AS cohort_quarter
 FROM scale_scores AS s
 JOIN responses AS r USING (participant_id, cohort_id, wave)
 JOIN waves AS w ON w.wave = s.wave
@@ -51,7 +65,7 @@ SELECT
     f.score AS score_from,
     t.score AS score_to,
     t.score - f.score AS change,
-    CASE WHEN sc.higher_is_better THEN t.score - f.score ELSE f.score - t.score END AS improvement,
+    improvement(f.score, t.score, sc.higher_is_better) AS improvement,
     f.audience,
     f.program_id,
     f.format,
@@ -65,9 +79,8 @@ JOIN scored_responses AS t
     ON t.participant_id = f.participant_id
    AND t.cohort_id = f.cohort_id
    AND t.scale_id = f.scale_id
-   AND t.wave_position > f.wave_position
-JOIN scales AS sc ON sc.scale_id = f.scale_id
-WHERE f.score IS NOT NULL AND t.score IS NOT NULL;
+   AND is_matched_pair(f.wave_position, t.wave_position, f.score, t.score)
+JOIN scales AS sc ON sc.scale_id = f.scale_id;
 COMMENT ON VIEW paired_scores IS 'One row per participant, cohort, scale and pair of waves where both scores exist (matched pairs).';
 COMMENT ON COLUMN paired_scores.participant_id IS 'Keyed hash of the participant code.';
 COMMENT ON COLUMN paired_scores.cohort_id IS 'Cohort of the participant.';

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 
 import duckdb
 import pytest
 
+from accounts.store import AuthStore
 from dashboard import console as c
-from dashboard.accounts import AuthStore
 from dashboard.console import run_console_query
 
 
@@ -170,13 +171,16 @@ def test_every_query_is_audited_with_user_and_time(tiny_db, tmp_path):
     assert details["DELETE FROM responses"] == f"refused: {c.MSG_READ_ONLY}"
 
 
-def test_sqlite_audit_table_when_no_auth_store(tiny_db, tmp_path):
-    path = tmp_path / "accounts.sqlite"
-    run_console_query(tiny_db, "SELECT 1", "sam", audit=c.sqlite_audit(path))
-    with sqlite3.connect(path) as con:
-        rows = con.execute("SELECT at, user_name, sql, outcome, rows FROM console_audit")
-        ((at, user, sql, outcome, n),) = rows.fetchall()
-    assert at and user == "sam" and sql == "SELECT 1" and outcome == "ok: 1 rows" and n == 1
+def test_without_an_auth_store_queries_are_audited_in_the_accounts_audit_log(tiny_db):
+    run_console_query(tiny_db, "SELECT 1", "sam")
+    ((at, user, action, detail, outcome),) = AuthStore().audit_entries()
+    info = json.loads(detail)
+    assert at and user == "sam" and action == "console_query" and outcome == "ok: 1 rows"
+    assert info["sql"] == "SELECT 1" and info["rows"] == 1
+    # One audit trail: nothing is written to a table of the console's own.
+    with closing(sqlite3.connect(AuthStore().path)) as con:
+        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master")}
+    assert "audit_log" in tables and "console_audit" not in tables
 
 
 def test_result_withheld_when_audit_fails(tiny_db):
@@ -190,7 +194,7 @@ def test_result_withheld_when_audit_fails(tiny_db):
 def test_replaced_database_is_seen(tiny_db, tmp_path, audit):
     import os
 
-    from tests.dashboard.conftest import build_tiny_db
+    from tests.support import build_tiny_db
 
     other = build_tiny_db(tmp_path / "other.duckdb", {("hr", "workshop"): 3})
     assert run(tiny_db, "SELECT count(*) FROM responses", audit).rows == [("78",)]

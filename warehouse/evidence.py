@@ -1,0 +1,186 @@
+"""Evidence: the published-studies library with its effect sizes and pooled estimate, the
+evidence tier of each programme's own data, and the gap map (where evidence is thin).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from stats.meta import meta_analysis, to_yi_vi
+from stats.tiers import evidence_tier
+from warehouse.catalog import filter_options
+from warehouse.connection import Database, Query, cached_query
+from warehouse.disclosure import complementary_suppression, small_cells
+from warehouse.errors import CannotShow
+from warehouse.filters import Filters, where_clause
+from warehouse.followup import people
+from warehouse.numbers import clean
+from warehouse.outcomes import group_change, pair_counts
+
+SQL_EVIDENCE = """
+SELECT study_id, citation, year, design, audience, format, outcome_domain, n, yi, vi,
+       synthetic, g, g_ci_low, g_ci_high, mean_pre, mean_post, sd_pre, sd_post, r, url
+FROM attune.evidence ORDER BY outcome_domain, year, study_id
+"""
+SQL_COHORT_CELLS = """
+SELECT c.audience, c.scale_id, count(DISTINCT c.cidx) AS cohorts, sum(c.n)::BIGINT AS n
+FROM memory.pair_cube AS c JOIN memory.cohort_dim AS d USING (cidx)
+WHERE c.wave_from = 'pre' AND c.wave_to = 'post' AND {where}
+GROUP BY ALL
+ORDER BY c.scale_id, c.audience
+"""
+LOCAL_DESIGN = "single_group_pre_post"  # every programme's own data: one group, pre and post
+
+
+def _effect_size(row: dict[str, Any]) -> tuple[float, float] | None:
+    """(yi, vi) of a study, or None when it has none that can be used."""
+    try:
+        pair = to_yi_vi({**row, "ci_low": row["g_ci_low"], "ci_high": row["g_ci_high"]})
+    except ValueError:  # e.g. a reported CI whose bounds are the wrong way round
+        return None
+    if pair is None or not (math.isfinite(pair[0]) and math.isfinite(pair[1])) or pair[1] <= 0:
+        return None
+    return pair
+
+
+def evidence(db: Database | Path | str) -> list[dict[str, Any]]:
+    """The evidence library with (yi, vi) and a 95% CI per study (studies without them too)."""
+
+    def compute(q: Query) -> list[dict[str, Any]]:
+        out = []
+        for row in q.fetch_dicts(SQL_EVIDENCE):
+            pair = _effect_size(row)
+            row = {k: clean(v) for k, v in row.items()}
+            if pair is not None:
+                single = meta_analysis([pair[0]], [pair[1]], method="FE")
+                row.update(es=pair[0], es_vi=pair[1], es_ci_low=single.ci_low,
+                           es_ci_high=single.ci_high)
+            else:
+                row.update(es=None, es_vi=None, es_ci_low=None, es_ci_high=None)
+            tier = evidence_tier(row["design"], row["n"], None, None)
+            row.update(tier=tier.tier, tier_label=tier.label)
+            out.append(row)
+        return out
+
+    return cached_query(db, "evidence", (), compute)
+
+
+def pooled_evidence(
+    db: Database | Path | str, *, domain: str | None = None, method: str = "REML"
+) -> dict[str, Any] | None:
+    """Random-effects pooled estimate of the evidence library (optionally one domain).
+
+    None with fewer than two studies: one study is its own estimate, with no heterogeneity.
+    ``CannotShow`` when the studies' effect sizes cannot be pooled (the estimate of the
+    between-study variance does not converge).
+    """
+    studies = [
+        s for s in evidence(db)
+        if s["es"] is not None and (domain is None or s["outcome_domain"] == domain)
+    ]
+    if len(studies) < 2:
+        return None
+    try:
+        result = meta_analysis([s["es"] for s in studies], [s["es_vi"] for s in studies],
+                               method=method)
+    except RuntimeError as error:
+        raise CannotShow(f"These studies cannot be pooled: {error}.") from None
+    return {k: clean(v) for k, v in result.as_dict().items()}
+
+
+def program_evidence(
+    db: Database | Path | str,
+    *,
+    scale_id: str,
+    filters: Filters | None = None,
+    min_cell_size: int | None = None,
+) -> list[dict[str, Any]]:
+    """Per programme: pre->post change on the scale, attrition, longest follow-up, tier.
+
+    Design is single-group pre/post for all local data. Attrition is the share of people who
+    answered pre and were due a post survey but did not answer it. The follow-up length is the
+    longest follow-up wave with at least ``min_cell_size`` matched pre->follow-up pairs.
+    Programmes with fewer matched pairs than the cell size are suppressed (tier not shown).
+    """
+    return cached_query(db, "program_evidence", (scale_id,),
+                        lambda q: _program_evidence(q, scale_id), filters=filters,
+                        min_cell_size=min_cell_size)
+
+
+def _program_evidence(q: Query, scale_id: str) -> list[dict[str, Any]]:
+    database, filters, floor = q.database, q.filters, q.floor
+    changes = group_change(database, scale_id=scale_id, by=("program",), filters=filters,
+                           min_cell_size=floor, p_adj=False)
+    followups = [w for w, _, m in q.snap.waves if m]
+    long = pair_counts(database, scale_id=scale_id, wave_to=tuple(followups) or ("post",),
+                       by=("program", "wave_to"), filters=filters, min_cell_size=floor)
+    retention = {r["program"]: r for r in people(database, by=("program",), filters=filters,
+                                                  min_cell_size=floor)}
+    months = {w: m for w, _, m in q.snap.waves}
+    names = filter_options(database)["programs"]
+    out = []
+    for row in changes:
+        program = row["program"]
+        base = {"program": program, "program_name": names.get(program, program)}
+        if row["suppressed"]:
+            out.append({**base, "suppressed": True, "tier": None, "tier_label": None,
+                        "reasons": [], "n_pairs": None})
+            continue
+        kept = retention.get(program, {})
+        due, answered = kept.get("n_pre_eligible_post"), kept.get("n_retained_post")
+        attrition = 100.0 * (1 - answered / due) if due and answered is not None else None
+        longest = max(
+            (months[r["wave_to"]] for r in long
+             if r["program"] == program and not r["suppressed"]),
+            default=None,
+        )
+        tier = evidence_tier(LOCAL_DESIGN, row["n_pairs"], attrition, longest)
+        out.append({**base, **row, "attrition_pct": attrition, "followup_months": longest,
+                    "tier": tier.tier, "tier_label": tier.label,
+                    "reasons": list(tier.reasons), "suppressed": False})
+    return out
+
+
+def gap_map(
+    db: Database | Path | str,
+    *,
+    filters: Filters | None = None,
+    min_cell_size: int | None = None,
+) -> list[dict[str, Any]]:
+    """Audience x outcome domain: cohorts with enough matched pre/post pairs, and studies.
+
+    One row per (audience, domain, source) with ``count`` (cohorts or studies) and ``tier``:
+    for local data the tier of all matched pairs in the cell (single-group pre/post), for
+    studies the highest study tier. Cells with fewer pairs than the cell size count as gaps.
+    """
+    return cached_query(db, "gap_map", (), _gap_map, filters=filters,
+                        min_cell_size=min_cell_size)
+
+
+def _gap_map(q: Query) -> list[dict[str, Any]]:
+    domains = {s.scale_id: s.domain for s in q.snap.scales.values()}
+    where, params = where_clause(q.filters)
+    rows = q.fetch_dicts(SQL_COHORT_CELLS.format(where=where), params)
+    # Per scale, the audiences add up to the scale's matched pairs shown elsewhere.
+    hidden = complementary_suppression(
+        [(r["scale_id"], r["audience"]) for r in rows], [(r["n"],) for r in rows],
+        ("scale_id", "audience"), small_cells((r["n"] for r in rows), q.floor), q.floor)
+    out = []
+    for i, row in enumerate(rows):
+        if i in hidden:
+            continue
+        tier = evidence_tier(LOCAL_DESIGN, row["n"], None, None)
+        out.append({"audience": row["audience"], "domain": domains.get(row["scale_id"]),
+                    "source": "Our cohorts", "count": row["cohorts"], "n": row["n"],
+                    "tier": tier.tier, "tier_label": tier.label})
+    cells: dict[tuple, list[dict]] = {}
+    for study in evidence(q.database):
+        cells.setdefault((study["audience"], study["outcome_domain"]), []).append(study)
+    for (aud, domain), studies in cells.items():
+        best = max(studies, key=lambda s: s["tier"])
+        out.append({"audience": aud, "domain": domain, "source": "Published studies",
+                    "count": len(studies), "n": sum(s["n"] for s in studies),
+                    "tier": best["tier"], "tier_label": best["tier_label"]})
+    return out

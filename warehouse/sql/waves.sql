@@ -1,0 +1,1 @@
+SELECT wave, position, months_after_end FROM attune.waves ORDER BY position

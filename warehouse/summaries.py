@@ -1,0 +1,205 @@
+"""The in-memory summaries ("cubes") every chart is a ``GROUP BY`` over, built once per
+database file.
+
+Built into the in-memory catalog of the analysis layer's connection (the database file is
+attached read-only as ``attune``): sums, sums of squares and reliable-change counts of matched
+pairs per scale, wave pair, cohort and audience (``pair_cube``); the same pairs per bin of
+improvement (``hist_cube``); the baseline scores of completers and dropouts
+(``baseline_cube``); respondents per wave pattern (``people_cube``); and one row per cohort
+(``cohort_dim``). A filter change then reads a few thousand summary rows instead of the
+1M-row ``paired_scores`` view (see ``bench/``).
+
+What a matched pair, an improvement and a cohort's quarter are comes from the macros of
+``schemas/views.sql``, created here from that file: the researchers' views and these
+summaries share one definition (``tests/warehouse/test_agreement.py`` checks the numbers).
+The statements are in ``warehouse/sql/``; their ``{placeholders}`` are filled only with wave
+positions, scale positions and checked identifiers generated here, never with user input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import duckdb
+
+from stats.reliability import Alpha, cronbach_alpha_from_variances
+from stats.reliable_change import reliable_change_threshold
+from warehouse.errors import DatabaseUnavailable
+from warehouse.sqltext import IDENTIFIER, analysis_definitions, quote_identifier, statement
+
+HIST_BIN_WIDTH = 0.5  # scale points; edges at +-0.25 give every bin the same number of values
+
+
+@dataclass
+class ScaleInfo:
+    """One scale of the instrument, with the reliability and threshold the summaries use."""
+
+    scale_id: str
+    name: str
+    domain: str
+    level: int
+    level_name: str
+    n_items: int
+    min_value: float
+    max_value: float
+    higher_is_better: bool
+    reliability: float | None
+    items: tuple[str, ...] = ()
+    reverse: tuple[str, ...] = ()
+    sd_pre: float | None = None
+    reliability_used: float | None = None
+    reliability_source: str = ""
+    threshold: float | None = None
+
+
+Waves = list[tuple[str, int, int | None]]  # (wave, position, months_after_end)
+
+
+def read_waves(con: duckdb.DuckDBPyConnection) -> Waves:
+    """The waves of the attached database in time order."""
+    waves = [tuple(row) for row in con.execute(statement("waves")).fetchall()]
+    for wave, _, _ in waves:
+        if not IDENTIFIER.match(wave):
+            raise DatabaseUnavailable(f"unexpected wave code {wave!r}")
+    return waves
+
+
+def read_cutoff(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The last completion date in the data (which follow-ups were due by then)."""
+    return con.execute(statement("cutoff")).fetchall()[0][0]
+
+
+def build_summaries(
+    con: duckdb.DuckDBPyConnection,
+    waves: Waves,
+    cutoff: dt.date | None,
+    *,
+    changes_only: bool = False,
+) -> dict[str, ScaleInfo]:
+    """Build every summary table in ``con``'s in-memory catalog; the scales they cover.
+
+    ``changes_only`` builds only what paired change needs (``cohort_dim``, ``pair_cube``), for
+    one-shot command-line use.
+    """
+    for definition in analysis_definitions():
+        con.execute(definition)
+    positions = [pos for _, pos, _ in waves]
+    code = {pos: wave for wave, pos, _ in waves}
+    con.execute(statement("cohort_dim"))
+    con.execute(statement("cohort_eligible"), [cutoff or dt.date(1900, 1, 1)])
+    scales = load_scales(con)
+
+    con.execute(statement("scale_meta"))
+    if scales:
+        con.executemany(
+            "INSERT INTO memory.scale_meta VALUES (?, ?, ?, ?)",
+            [[sx, info.scale_id, info.higher_is_better,
+              info.threshold if info.threshold is not None else float("inf")]
+             for sx, info in enumerate(scales.values())],
+        )
+    audience_cols = ", ".join(
+        f"max(r.audience) FILTER (WHERE w.position = {p}) AS a{p}" for p in positions
+    )
+    con.execute(statement("person").format(audience_cols=audience_cols))
+    scale_ids = list(scales)  # the sx order of scale_meta; ids are checked identifiers
+    con.execute(statement("response_scores").format(score_cols=", ".join(
+        f"r.{quote_identifier('score_' + scale_id)} AS x{sx}"
+        for sx, scale_id in enumerate(scale_ids)
+    )))
+    parts = [
+        statement("person_scale_part").format(sx=sx, wave_cols=", ".join(
+            f"max(x{sx}) FILTER (WHERE position = {p}) AS s{p}" for p in positions
+        ))
+        for sx in range(len(scale_ids))
+    ]
+    con.execute(statement("person_scale").format(
+        a_cols=", ".join(f"p.a{p}" for p in positions),
+        s_cols=", ".join(f"s.s{p}" for p in positions),
+        parts=" UNION ALL ".join(parts),
+    ))
+    con.execute("DROP TABLE memory.response_scores")
+    pairs = [(i, j) for i in positions for j in positions if j > i]
+    if pairs:
+        parts = [statement("pair_cube_part").format(i=i, j=j, wf=code[i], wt=code[j])
+                 for i, j in pairs]
+        con.execute(statement("by_scale").format(table="pair_cube",
+                                                 parts=" UNION ALL ".join(parts)))
+    if not changes_only:
+        _build_the_rest(con, positions, code, pairs)
+    con.execute("DROP TABLE memory.person_scale")
+    con.execute("DROP TABLE memory.person")
+    return scales
+
+
+def _build_the_rest(con, positions: list[int], code: dict[int, str],
+                    pairs: list[tuple[int, int]]) -> None:
+    """The summaries beyond paired change: histogram, baseline and people."""
+    if pairs:
+        parts = [
+            statement("hist_part").format(i=i, j=j, wf=code[i], wt=code[j],
+                                          half=HIST_BIN_WIDTH / 2, width=HIST_BIN_WIDTH)
+            for i, j in pairs
+        ]
+        con.execute(statement("by_scale").format(table="hist_cube",
+                                                 parts=" UNION ALL ".join(parts)))
+    first = positions[0] if positions else 0
+    scored_mask = " + ".join(
+        f"(CASE WHEN s{p} IS NOT NULL THEN {1 << p} ELSE 0 END)" for p in positions
+    )
+    if first == 0:
+        con.execute(statement("baseline_cube").format(scored_mask=scored_mask or "0"))
+    con.execute(statement("people_cube").format(
+        audience_list=", ".join(f"p.a{p}" for p in positions) or "NULL"
+    ))
+
+
+def load_scales(con: duckdb.DuckDBPyConnection) -> dict[str, ScaleInfo]:
+    """The scales with their items, pre-training SD, reliability in use and threshold."""
+    items: dict[str, list[tuple[str, bool]]] = {}
+    for scale_id, item, reverse in con.execute(statement("scale_items")).fetchall():
+        items.setdefault(scale_id, []).append((item, bool(reverse)))
+    sd_pre = {row[0]: row[1] for row in con.execute(statement("pre_sd")).fetchall()}
+    scales: dict[str, ScaleInfo] = {}
+    for row in con.execute(statement("scales")).fetchall():
+        info = ScaleInfo(*row)
+        own = items.get(info.scale_id, [])
+        info.items = tuple(i for i, _ in own)
+        info.reverse = tuple(i for i, rev in own if rev)
+        info.sd_pre = sd_pre.get(info.scale_id)
+        if info.reliability is not None:
+            info.reliability_used, info.reliability_source = info.reliability, "declared"
+        else:
+            alpha = scale_alpha(con, info, "pre")
+            if alpha is not None and math.isfinite(alpha.alpha):
+                info.reliability_used = alpha.alpha
+                info.reliability_source = "baseline Cronbach alpha"
+        if info.sd_pre is not None and info.reliability_used is not None:
+            threshold = reliable_change_threshold(info.sd_pre, info.reliability_used)
+            info.threshold = threshold if math.isfinite(threshold) else None
+        scales[info.scale_id] = info
+    return scales
+
+
+def scale_alpha(con: duckdb.DuckDBPyConnection, info: ScaleInfo, wave: str) -> Alpha | None:
+    """Cronbach's alpha of a scale at one wave (listwise complete responses), via stats."""
+    if len(info.items) < 2:
+        return None
+    cols = [quote_identifier(i) for i in info.items]
+    keyed = [
+        f"({info.min_value + info.max_value} - {c})" if item in info.reverse else c
+        for item, c in zip(info.items, cols, strict=True)
+    ]
+    sql = (
+        "SELECT count(*), "
+        + " + ".join(f"coalesce(var_samp({c}), 0)" for c in cols)
+        + ", var_samp("
+        + " + ".join(keyed)
+        + ") FROM attune.responses WHERE wave = ? AND "
+        + " AND ".join(f"{c} IS NOT NULL" for c in cols)
+    )
+    n, sum_var, total_var = con.execute(sql, [wave]).fetchall()[0]
+    if not n or total_var is None:
+        return None
+    return cronbach_alpha_from_variances(n, len(cols), sum_var or 0.0, total_var)
