@@ -1,16 +1,20 @@
 """Local accounts, roles and the audit trail, kept apart from the research database.
 
-Accounts live in a small SQLite file (default `data/attune-auth.sqlite`, or
-`$ATTUNE_AUTH_DB`), never in the DuckDB file researchers query. Passwords are stored as
-Argon2id hashes (salted, memory-hard). Failed logins are logged and rate-limited per account
-and per client address.
+Accounts live in a small SQLite file (`$ATTUNE_AUTH_DB`, else `attune-auth.sqlite` in the
+user's data directory, see `schemas.settings`), never in the DuckDB file researchers query.
+Passwords are stored as Argon2id hashes (salted, memory-hard). Failed logins are logged and
+rate-limited per account and per client address, and every `authenticate` call costs one
+Argon2 check, whether the name exists, is locked out or not, so response times do not tell
+which names exist.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 import re
+import secrets
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
@@ -19,7 +23,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from schemas.settings import PROJECT_ROOT
+from schemas.settings import default_auth_path
 
 ROLES = {
     "admin": "everything, including accounts",
@@ -66,13 +70,19 @@ class User:
     role: str
     sponsor_id: str | None = None
 
-    @property
-    def sees_all_sponsors(self) -> bool:
-        return self.role != "sponsor"
+
+def _random_b64(size: int) -> str:
+    """Random bytes as Argon2's encoded form writes them: standard base64 without padding."""
+    return base64.b64encode(secrets.token_bytes(size)).decode().rstrip("=")
 
 
-def default_auth_path() -> Path:
-    return Path(os.environ.get("ATTUNE_AUTH_DB") or PROJECT_ROOT / "data" / "attune-auth.sqlite")
+def decoy_hash(hasher: PasswordHasher) -> str:
+    """A hash in Argon2's encoded form with the hasher's own parameters and a random salt and
+    digest: verifying any password against it fails and costs exactly what checking a real
+    account costs, without the cost of hashing a password to make it."""
+    return (f"$argon2{hasher.type.name.lower()}$v=19$m={hasher.memory_cost},"
+            f"t={hasher.time_cost},p={hasher.parallelism}"
+            f"${_random_b64(hasher.salt_len)}${_random_b64(hasher.hash_len)}")
 
 
 def _now() -> dt.datetime:
@@ -84,8 +94,9 @@ class AuthStore:
 
     def __init__(self, path: Path | None = None):
         self.path = Path(path or default_auth_path())
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.hasher = PasswordHasher()
+        self._decoy_hash = decoy_hash(self.hasher)
         with closing(self._connect()) as con, con:
             con.executescript(SCHEMA)
         os.chmod(self.path, 0o600)
@@ -147,25 +158,21 @@ class AuthStore:
         """The user, if the password is right and neither the name nor the client is locked out.
 
         Every attempt is logged; after MAX_FAILURES failures in FAILURE_WINDOW for the same
-        name or client, even a right password is refused until the window has passed.
+        name or client, even a right password is refused until the window has passed. Each
+        call runs exactly one Argon2 check (against the decoy hash for an unknown or locked-out
+        name), so how long it takes does not tell whether the name exists.
         """
         locked = self.recent_failures(name, client) >= MAX_FAILURES
         with closing(self._connect()) as con:
             row = con.execute(
                 "SELECT name, role, sponsor_id, password_hash FROM users WHERE name = ?", [name]
             ).fetchone()
-        ok = False
-        if row is not None and not locked:
-            try:
-                ok = self.hasher.verify(row[3], password)
-            except (VerifyMismatchError, VerificationError, InvalidHashError):
-                ok = False
-        elif row is None:
-            # Spend the same time as a real check, so timing does not reveal which names exist.
-            try:
-                self.hasher.verify(self.hasher.hash("not-a-user"), password)
-            except VerificationError:
-                pass
+        usable = row is not None and not locked
+        try:
+            matched = self.hasher.verify(row[3] if usable else self._decoy_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            matched = False
+        ok = usable and matched
         with closing(self._connect()) as con, con:
             con.execute(
                 "INSERT INTO login_attempts VALUES (?, ?, ?, ?)",
