@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from etl.load import ingest_lock
 from tests.etl.helpers import GOOD_ROWS, write_dataset
-
-PROJECT = Path(__file__).resolve().parents[2]
-
-
-def attune(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "attune.cli", *args],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(PROJECT), "COLUMNS": "200", **(env or {})},
-    )
+from tests.support import attune
 
 
 @pytest.mark.parametrize(
@@ -68,6 +53,20 @@ def test_missing_path_is_a_usage_error(tmp_path):
 
 def test_unknown_option_is_a_usage_error(tmp_path):
     assert attune("ingest", "--frobnicate").returncode == 2
+
+
+def test_ingest_says_it_waits_for_another_ingest_and_exits_three_when_the_wait_runs_out(
+    tmp_path,
+):
+    folder = write_dataset(tmp_path / "export")
+    database = tmp_path / "a.duckdb"
+    with ingest_lock(database):  # another ingest is writing the database
+        result = attune("ingest", str(folder), "--db", str(database), "--wait", "0.3")
+    assert result.returncode == 3
+    said = " ".join(result.stderr.split())
+    assert f"another attune ingest is writing {database}: waiting up to 0.3 s" in said
+    assert "still writing" in said and "after 0.3 s of waiting" in said
+    assert not database.exists()  # nothing was written
 
 
 def test_default_database_follows_attune_db(tmp_path):

@@ -6,9 +6,9 @@ import json
 
 import yaml
 
-from tests.cli.test_cli_ingest import attune
 from tests.etl import platform_fixtures as pf
 from tests.etl.helpers import query, write_dataset
+from tests.support import attune
 
 
 def database_with_the_instrument(tmp_path):

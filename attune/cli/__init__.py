@@ -1,0 +1,37 @@
+"""The `attune` command: generate demo data, ingest survey exports, summarise, serve.
+
+One module per command group, each adding its commands to ``app`` here:
+
+* ``data``: `generate`, `ingest`, `mapping init`;
+* ``serving``: `serve`, `demo` (the only module that starts the Dash app);
+* ``analysis``: `summarize`, `pool`;
+* ``accounts``: `users add | list | remove`;
+* ``shared``: the consoles, exit codes, --db option and progress bar they share.
+
+Start-up stays light (typer and rich): each command imports the heavy libraries it needs
+(pandas, DuckDB, scipy, Dash) when it runs, so `attune --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from attune.cli import accounts, analysis, data, serving
+
+app = typer.Typer(
+    help=(
+        "Attune turns anonymised pre/post/follow-up survey exports of attachment-based training "
+        "into trustworthy evidence: a documented DuckDB file and a dashboard."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+for group in (data, serving, analysis, accounts):
+    app.add_typer(group.commands)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app(prog_name="attune"))
