@@ -5,17 +5,18 @@ the URL, the ``state`` store) with every callback, and an attacker can send anyt
 so the scope never comes from it:
 
 * ``install(server, ...)`` adds a plain server-rendered ``/login`` form (CSRF token, Argon2
-  check and rate limit in ``dashboard.accounts.AuthStore``), ``/logout``, and a ``before_request``
+  check and rate limit in ``accounts.store.AuthStore``), ``/logout``, and a ``before_request``
   guard: without a valid session, pages redirect to ``/login`` and every other request
   (``/_dash-*`` included) gets ``401``. The session cookie holds only the user name; the role
   and sponsor are re-read from the accounts file on every request, so a removed account loses
   access at once. The cookie is signed, HttpOnly, SameSite=Strict, expires after
   ``$ATTUNE_SESSION_HOURS`` (default 8) and is ``Secure`` with ``$ATTUNE_SECURE_COOKIES=1``.
 * ``current_user()`` is the user of the request (the configured local user when login is off).
-* ``scope_state(state)`` / ``filters_for(state)`` are the ONE place the browser's state
-  becomes ``Filters``: for the sponsor role the sponsor filter is forced to the user's own
-  sponsor id (whatever was sent) and programmes outside their cohorts are dropped.
-  ``scope_options(options)`` is the one place the filter choices are scoped.
+* ``filters_for(state, options)`` is the ONE place the browser's state becomes ``Filters``
+  and the one place the sponsor scope is applied: each filter of
+  ``warehouse.filters.FILTER_SPECS`` carries its sponsor restriction (the sponsor filter is
+  forced to the user's own sponsor id whatever was sent, programmes outside their cohorts
+  are dropped). ``scope_options(options)`` is the one place the filter choices are scoped.
 * ``page_allowed(page)``: each page module may declare ``ROLES`` (default: every role); the
   router, the navigation and every chart callback check it.
 """
@@ -35,16 +36,15 @@ from urllib.parse import urlsplit
 
 from flask import Flask, g, has_request_context, jsonify, redirect, request, session
 
-from dashboard import state as url_state
-from dashboard.accounts import ROLES as ROLE_NAMES
-from dashboard.accounts import AuthStore, User
-from dashboard.queries import Filters
+from accounts.store import ROLES as ROLE_NAMES
+from accounts.store import AuthStore, User
+from warehouse import filters as filter_specs
+from warehouse.filters import Filters, SponsorScope
 
 ALL_ROLES: tuple[str, ...] = tuple(ROLE_NAMES)
 QUARANTINE_ROLES = ("admin", "evaluator")
 NO_SPONSOR = "\x00no-sponsor"  # a sponsor id no cohort has: a sponsor without one sees nothing
 SESSION_HOURS_DEFAULT = 8
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 OPEN_PATHS = {"/login", "/logout"}
 
 log = logging.getLogger("attune.access")
@@ -110,80 +110,50 @@ def is_sponsor(user: Any = ...) -> bool:
 # --- scope -------------------------------------------------------------------------------------
 
 
-def _own_sponsor(user: User) -> str:
-    return user.sponsor_id or NO_SPONSOR
-
-
-def _own_programs(options: dict[str, Any], sponsor: str) -> list[str]:
-    owners = options.get("program_sponsors") or {}
-    return [p for p in options.get("programs", {}) if sponsor in owners.get(p, ())]
+def sponsor_scope(options: dict[str, Any], user: Any = ...) -> SponsorScope | None:
+    """The user's restriction: for the sponsor role their sponsor id (``NO_SPONSOR`` when
+    the account has none, so they see nothing) and the programmes they have cohorts in;
+    None for every other role and for trusted in-process code."""
+    user = _resolve(user)
+    if user is None or user.role != "sponsor":
+        return None
+    return SponsorScope.of(user.sponsor_id or NO_SPONSOR, options)
 
 
 def scope_options(options: dict[str, Any], user: Any = ...) -> dict[str, Any]:
     """The filter choices this user may see: a sponsor sees only their sponsor id and the
     programmes they have cohorts in, and no dates or counts drawn from other sponsors."""
-    user = _resolve(user)
-    if user is None or user.role != "sponsor":
-        return options
-    sponsor = _own_sponsor(user)
-    programs = _own_programs(options, sponsor)
-    return {
-        **options,
-        "sponsors": [s for s in options.get("sponsors", []) if s == sponsor],
-        "programs": {p: options["programs"][p] for p in programs},
-        "program_sponsors": {p: [sponsor] for p in programs},
-        "start_min": None, "start_max": None, "cutoff": None,
-    }
+    scope = sponsor_scope(options, user)
+    return options if scope is None else filter_specs.scope_options(options, scope)
 
 
-def scope_state(state: dict[str, Any] | None, options: dict[str, Any] | None = None,
-                user: Any = ...) -> dict[str, Any]:
-    """A copy of the browser's state with the sponsor scope forced on it (sponsor role)."""
-    state = dict(state or {})
-    user = _resolve(user)
-    if user is None or user.role != "sponsor":
-        return state
-    sponsor = _own_sponsor(user)
-    state["sponsor"] = [sponsor]
-    wanted = state.get("program") or []
-    if options is not None:
-        own = set(_own_programs(options, sponsor))
-        state["program"] = [p for p in wanted if isinstance(p, str) and p in own]
-    # without the options, leave the programmes: the forced sponsor already limits them
-    return state
-
-
-def scope_filters(filters: Filters, user: Any = ...) -> Filters:
-    """Last line: whatever a builder computed, a sponsor's Filters name only their sponsor."""
-    user = _resolve(user)
-    if user is None or user.role != "sponsor":
-        return filters
-    return Filters(
-        audience=filters.audience, format=filters.format, delivery=filters.delivery,
-        sponsor=(_own_sponsor(user),), program=filters.program,
-        cohort_start_from=filters.cohort_start_from, cohort_start_to=filters.cohort_start_to,
-        supervision=filters.supervision,
-    )
-
-
-def filters_for(state: dict[str, Any] | None, options: dict[str, Any] | None = None,
+def filters_for(state: dict[str, Any] | None, options: dict[str, Any],
                 user: Any = ...) -> Filters:
-    """THE way page code turns the browser's state into query Filters."""
-    user = _resolve(user)
-    return scope_filters(url_state.to_filters(scope_state(state, options, user)), user)
+    """THE way the browser's state becomes query Filters, and the one place the sponsor
+    scope is applied: ``options`` are every filter value in the database (``raw_options``);
+    values outside them are dropped, and a sponsor's filters keep their own restriction
+    (their sponsor, their programmes) whatever the state says."""
+    return filter_specs.filters_from_state(state or {}, options, sponsor_scope(options, user))
 
 
 # --- login, sessions, the guard ----------------------------------------------------------------
 
 
+def secret_file(auth_path: Path) -> Path:
+    """Where the session-signing key of an accounts file is kept: ``<accounts file>.secret``,
+    so it lives (and is backed up or removed) with the accounts it protects."""
+    return Path(auth_path).with_name(Path(auth_path).name + ".secret")
+
+
 def secret_key(auth_path: Path | None) -> bytes:
-    """``$ATTUNE_SECRET_KEY``, else a random key kept next to the accounts file (0600)."""
+    """``$ATTUNE_SECRET_KEY``, else a random key kept in ``secret_file(auth_path)`` (0600;
+    by default in the user's data directory, like the accounts file)."""
     env = os.environ.get("ATTUNE_SECRET_KEY")
     if env:
         return env.encode()
     if auth_path is None:
         return secrets.token_bytes(32)  # login off: sessions need not survive a restart
-    key_file = Path(auth_path).with_name(Path(auth_path).name + ".secret")
+    key_file = secret_file(auth_path)
     if not key_file.exists():
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:

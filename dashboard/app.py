@@ -5,11 +5,14 @@ one process) whose whole state lives in the URL query string.
 local_role="evaluator")``: with ``login_required`` every request needs a signed-in account of
 ``auth_store`` (default: the accounts file of ``attune users``); without it (``attune demo`` on
 127.0.0.1 only) the whole app acts as one local user with ``local_role``. Roles and the sponsor
-scope are enforced on the server: see ``dashboard.access``.
+scope are enforced on the server: see ``dashboard.access``. Every callback is checked against
+the validation layout (the frame and every page's components) when the app is created.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 import threading
 from dataclasses import dataclass
@@ -17,21 +20,22 @@ from pathlib import Path
 from typing import Any
 
 import dash
-import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
+from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
+from accounts.store import AuthStore, User
 from dashboard import access
 from dashboard import state as url_state
-from dashboard.accounts import AuthStore, User
 from dashboard.components import register_generic_callbacks
-from dashboard.pages import PAGES
-from dashboard.queries import Database, DatabaseUnavailable, filter_options
+from dashboard.filter_panel import control_properties, filter_panel
+from dashboard.pages import PAGES, register_pages, validation_layouts
 from dashboard.style import label
+from warehouse.catalog import filter_options
+from warehouse.connection import Database
+from warehouse.errors import DatabaseUnavailable
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-FILTER_IDS = ("audience", "format", "delivery", "sponsor", "program", "dates", "supervision",
-              "scale", "wf", "wt", "by")
 
 
 @dataclass
@@ -90,78 +94,44 @@ def _who(app_ctx: AppContext) -> html.Div:
     ])
 
 
-def _dropdown(id_: str, label_text: str, options: list[dict], multi: bool = True,
-              placeholder: str = "All", clearable: bool = True) -> html.Div:
-    return html.Div(className="filter", children=[
-        html.Label(label_text, htmlFor=f"f-{id_}", id=f"label-{id_}"),
-        dcc.Dropdown(id=f"f-{id_}", options=options, multi=multi, placeholder=placeholder,
-                     clearable=clearable, searchable=True, className="dropdown"),
-    ])
-
-
-def _filter_panel(options: dict[str, Any]) -> html.Aside:
-    scales = options.get("scales", [])
-    waves = options.get("waves", [])
-    start_min, start_max = options.get("start_min"), options.get("start_max")
-    return html.Aside(
-        className="filters no-print", id="filters", **{"aria-label": "Filters"},
-        children=[
-            html.H2("Filters", className="filters-title"),
-            _dropdown("scale", "Outcome scale", [
-                {"label": f"{s['name']} ({s['scale_id']})", "value": s["scale_id"]}
-                for s in scales], multi=False, placeholder="Choose a scale", clearable=False),
-            html.Div(className="filter-row", children=[
-                _dropdown("wf", "From wave", [{"label": label("wave", w), "value": w}
-                                             for w in waves], multi=False, clearable=False),
-                _dropdown("wt", "To wave", [{"label": label("wave", w), "value": w}
-                                           for w in waves], multi=False, clearable=False),
-            ]),
-            _dropdown("audience", "Audience", [{"label": label("audience", a), "value": a}
-                                               for a in options.get("audiences", [])]),
-            _dropdown("format", "Programme format", [{"label": label("format", f), "value": f}
-                                                     for f in options.get("formats", [])]),
-            _dropdown("delivery", "Delivery", [{"label": label("delivery", d), "value": d}
-                                               for d in options.get("deliveries", [])]),
-            _dropdown("sponsor", "Sponsor", [{"label": s, "value": s}
-                                             for s in options.get("sponsors", [])]),
-            _dropdown("program", "Programme", [
-                {"label": f"{name} ({pid})", "value": pid}
-                for pid, name in options.get("programs", {}).items()]),
-            html.Div(className="filter", children=[
-                html.Label("Cohort start date", htmlFor="f-dates", id="label-dates"),
-                dcc.DatePickerRange(
-                    id="f-dates", min_date_allowed=start_min, max_date_allowed=start_max,
-                    initial_visible_month=start_min, display_format="YYYY-MM-DD",
-                    start_date_placeholder_text="From", end_date_placeholder_text="To",
-                    clearable=True,
-                ),
-            ]),
-            html.Fieldset(className="filter", children=[
-                html.Legend("Ongoing supervision"),
-                dcc.RadioItems(id="f-supervision", options=[
-                    {"label": "Any", "value": "any"}, {"label": "With", "value": "yes"},
-                    {"label": "Without", "value": "no"}], inline=True,
-                    className="radio"),
-            ]),
-            html.Fieldset(className="filter", children=[
-                html.Legend("Compare groups by (trends, follow-up)"),
-                dcc.RadioItems(id="f-by", options=[
-                    {"label": "All together", "value": "all"},
-                    {"label": "Audience", "value": "audience"},
-                    {"label": "Format", "value": "format"}], inline=True, className="radio"),
-            ]),
-            dcc.Link("Reset all filters", href="?", id="reset-filters", className="reset"),
-        ],
-    )
+def _role() -> str | None:
+    """The role of the request's user; None when building the validation layout."""
+    user = access.current_user()
+    return user.role if user else None
 
 
 def _shell(app_ctx: AppContext) -> html.Div:
+    """The frame for the request's user: their name, their filter choices."""
     try:
         options = app_ctx.options()
         problem = None
     except DatabaseUnavailable as error:
         options, problem = {}, str(error)
-    return dbc.Container(fluid=True, className="app", children=[
+    return _frame(app_ctx, _who(app_ctx), options, problem)
+
+
+def _validation_layout(app_ctx: AppContext) -> html.Div:
+    """Every component a callback may name: those of the frame and of every page, with their
+    ids and types only (what Dash checks callbacks against). Dash sends it to every browser,
+    before login too, so it is built with no user, no filter choices and no data."""
+    whole = html.Div([_frame(app_ctx, html.Div(className="who"), {}, None),
+                      *validation_layouts(app_ctx, PAGES)])
+    return html.Div([_id_only(c) for c in whole._traverse() if getattr(c, "id", None)])
+
+
+def _id_only(component: Component) -> Component:
+    """A copy of ``component`` with its id and no other property (no text, no children)."""
+    bare = copy.copy(component)
+    for name in list(vars(bare)):
+        if name != "id" and _has_prop(component, name):
+            delattr(bare, name)
+    return bare
+
+
+def _frame(app_ctx: AppContext, who: html.Div, options: dict[str, Any],
+           problem: str | None) -> html.Div:
+    """What is around every page: header and navigation, filters, the page, the footer."""
+    return html.Div(className="app", children=[
         dcc.Location(id="url", refresh=False),
         dcc.Store(id="state"),
         html.A("Skip to content", href="#content", className="skip-link"),
@@ -171,11 +141,11 @@ def _shell(app_ctx: AppContext) -> html.Div:
                 html.Span("Outcomes and evidence for attachment-based training",
                           className="brand-tag"),
             ]),
-            _who(app_ctx),
+            who,
             html.Div(id="nav-holder", children=_nav("/")),
         ]),
         html.Div(className="layout", children=[
-            _filter_panel(options),
+            filter_panel(options, _role()),
             html.Main(id="content", tabIndex="-1", children=[
                 html.Div(id="active-filters", className="active-filters", role="note"),
                 html.Div(problem and html.Div(problem, className="empty-state", role="alert")),
@@ -224,19 +194,21 @@ def create_app(
         title="Attune",
         assets_folder=str(ASSETS),
         serve_locally=True,
-        suppress_callback_exceptions=True,
         update_title=None,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     access.install(app.server, auth_store=auth_store, login_required=login_required,
                    local_user=local_user)
+    # Set before the layout: otherwise Dash takes the layout function's answer outside a
+    # request (no user) as the validation layout.
+    app.validation_layout = _validation_layout(app_ctx)
     # Dash builds the layout once on its first request, which may be /login (no user yet).
     app.layout = lambda: _shell(app_ctx) if access.has_user() else html.Div(id="no-user")
     app.attune = app_ctx  # type: ignore[attr-defined]
     register_generic_callbacks(app)
     _register_shell_callbacks(app, app_ctx)
-    for page in PAGES:
-        page.register(app, app_ctx)
+    register_pages(app, app_ctx, PAGES)
+    check_callbacks(app)
 
     # Build the aggregate tables in the background so the first visitor does not wait.
     def warm() -> None:
@@ -251,14 +223,10 @@ def create_app(
 
 
 def _register_shell_callbacks(app: dash.Dash, app_ctx: AppContext) -> None:
-    filter_inputs = [
-        Input("f-audience", "value"), Input("f-format", "value"), Input("f-delivery", "value"),
-        Input("f-sponsor", "value"), Input("f-program", "value"),
-        Input("f-dates", "start_date"), Input("f-dates", "end_date"),
-        Input("f-supervision", "value"), Input("f-scale", "value"), Input("f-wf", "value"),
-        Input("f-wt", "value"), Input("f-by", "value"),
-    ]
-    filter_outputs = [Output(i.component_id, i.component_property) for i in filter_inputs]
+    controls = control_properties()
+    filter_inputs = [Input(ident, prop) for ident, prop, _ in controls]
+    filter_outputs = [Output(ident, prop) for ident, prop, _ in controls]
+    state_keys = [key for _, _, key in controls]
 
     @app.callback(
         Output("url", "search"),
@@ -267,8 +235,7 @@ def _register_shell_callbacks(app: dash.Dash, app_ctx: AppContext) -> None:
         Input("url", "search"),
         *filter_inputs,
     )
-    def sync_url_and_filters(search, audience, fmt_, delivery, sponsor, program, start, end,
-                             supervision, scale, wf, wt, by):
+    def sync_url_and_filters(search, *values):
         """URL -> controls on load/back/forward; controls -> URL on every change."""
         try:
             options = app_ctx.options()
@@ -276,13 +243,8 @@ def _register_shell_callbacks(app: dash.Dash, app_ctx: AppContext) -> None:
             raise PreventUpdate from None
         if ctx.triggered_id in (None, "url"):
             st = url_state.parse(search, options)
-            values = [st["audience"], st["format"], st["delivery"], st["sponsor"],
-                      st["program"], st["start"], st["end"], st["supervision"], st["scale"],
-                      st["wf"], st["wt"], st["by"]]
-            return [no_update, *values, st]
-        raw = {"audience": audience, "format": fmt_, "delivery": delivery, "sponsor": sponsor,
-               "program": program, "start": start, "end": end, "supervision": supervision,
-               "scale": scale, "wf": wf, "wt": wt, "by": by}
+            return [no_update, *[st[key] for key in state_keys], st]
+        raw = dict(zip(state_keys, values, strict=True))
         st = url_state.parse(url_state.encode(raw, options), options)
         new_search = url_state.encode(st, options)
         return [new_search if new_search != (search or "") else no_update,
@@ -324,3 +286,57 @@ def _register_shell_callbacks(app: dash.Dash, app_ctx: AppContext) -> None:
                       className="suppression-note"),
         ]
         return [*[p.PATH + search if access.page_allowed(p) else "" for p in PAGES], summary]
+
+
+class CallbackWithoutComponent(RuntimeError):
+    """A callback names a component id, or a property, that no page's layout has."""
+
+
+def _dependencies(callback: dict[str, Any]) -> list[tuple[str, str]]:
+    """(component id as Dash writes it, property) of every output, input and state."""
+    outputs = callback["output"]
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return ([(o.component_id_str(), o.component_property) for o in outputs]
+            + [(d["id"], d["property"]) for d in (*callback["inputs"], *callback["state"])])
+
+
+def _has_prop(component: Any, prop: str) -> bool:
+    return prop in component._prop_names or any(
+        prop.startswith(w) for w in component._valid_wildcard_attributes)
+
+
+def _matches(pattern: dict[str, Any], ident: dict[str, Any]) -> bool:
+    # A wildcard (MATCH, ALL, ALLSMALLER) is written as a one-item list: ["MATCH"].
+    return pattern.keys() == ident.keys() and all(
+        isinstance(value, list) or ident[key] == value for key, value in pattern.items())
+
+
+def check_callbacks(app: dash.Dash) -> None:
+    """Refuse to start when a callback's output, input or state names a component that is not
+    in ``app.validation_layout``, or a property that component does not have. Dash's own check
+    (``suppress_callback_exceptions`` off) runs only in the browser, as a console error after
+    the page has loaded; this one stops the app before anyone visits it."""
+    layout = app.validation_layout
+    by_id: dict[str, Any] = {}
+    dict_ids: list[tuple[dict[str, Any], Any]] = []
+    for component in (layout, *layout._traverse()):
+        ident = getattr(component, "id", None)
+        if isinstance(ident, dict):
+            dict_ids.append((ident, component))
+        elif ident:
+            by_id[ident] = component
+    problems = []
+    for callback in app.callback_map.values():
+        for ident, prop in _dependencies(callback):
+            if ident.startswith("{"):
+                pattern = json.loads(ident)
+                found = [c for i, c in dict_ids if _matches(pattern, i)]
+            else:
+                found = [by_id[ident]] if ident in by_id else []
+            if not found:
+                problems.append(f"no component {ident} (for {ident}.{prop})")
+            elif not _has_prop(found[0], prop):
+                problems.append(f"{type(found[0]).__name__} {ident} has no property {prop!r}")
+    if problems:
+        raise CallbackWithoutComponent("callbacks name what no page has: "
+                                       + "; ".join(sorted(set(problems))))

@@ -21,6 +21,7 @@ from dash import MATCH, Input, Output, State, dcc, html
 
 from dashboard.figures import Figure
 from dashboard.style import fmt
+from warehouse.csv_cells import neutralise  # the formula guard every CSV writer shares
 
 
 @dataclass
@@ -42,8 +43,9 @@ def chart_id(name: str, part: str) -> dict[str, str]:
     return {"type": f"chart-{part}", "chart": name}
 
 
-def chart_card(name: str, title: str, methods: str, *, height: int = 420) -> html.Section:
-    """Layout of one chart card; filled by the page callback through ``chart_outputs``."""
+def chart_card(name: str, title: str, methods: str) -> html.Section:
+    """Layout of one chart card (from a page's ``ChartSpec``); filled by its callback through
+    ``chart_outputs``."""
     return html.Section(
         className="card chart-card",
         id=f"card-{name}",
@@ -189,18 +191,6 @@ def data_table(columns: list[tuple[str, str]], records: list[dict[str, Any]],
     ])
     children = ([html.Caption(caption)] if caption else []) + [head, body]
     return html.Table(children, className="table", id=table_id or "")
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> Any:
-    """A CSV cell that a spreadsheet will not run: text starting with = + - @ tab or carriage
-    return gets a leading apostrophe (OWASP CSV injection). Numbers are left alone, so a
-    negative number stays a number."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def to_csv(columns: list[tuple[str, str]], records: list[dict[str, Any]]) -> str:

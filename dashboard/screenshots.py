@@ -1,7 +1,7 @@
 """Screenshots of every page for the README: ``python -m dashboard.screenshots OUT_DIR [--db F]``.
 
-Serves the app on the demo database (built from data/demo into a temporary file when --db is
-not given) and saves one PNG per page with Playwright and Debian's Chromium.
+Serves the app on the demo database (built from the packaged demo data into a temporary file
+when --db is not given) and saves one PNG per page with Playwright and Debian's Chromium.
 """
 
 from __future__ import annotations

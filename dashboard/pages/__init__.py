@@ -1,58 +1,15 @@
-"""The pages, in navigation order. Each module has KEY, PATH, NAME, ``layout(app_ctx)``,
-``BUILDERS`` (chart name -> ``builder(app_ctx, state) -> Chart``) and ``register(app,
-app_ctx)``, and may have ``ROLES`` (the roles that may see it; default: every role).
-
-Every chart, on screen or in a download, is built through ``safe_build``: it refuses pages the
-session's role may not see and forces the sponsor scope onto the state the browser sent
-(``dashboard.access``) before any builder runs."""
+"""The pages, in navigation order. Each module has KEY, PATH, NAME, ``layout(app_ctx)`` and
+``CHARTS`` (its ``dashboard.pages.charts.ChartSpec`` list: the cards of its layout and their
+callbacks; empty for a page without charts), and may have ``ROLES`` (the roles that may see
+it; default: every role), ``register(app, app_ctx)`` (callbacks of its own besides the
+charts') and ``validation_layout(app_ctx)`` (its components without data, when its layout
+needs the database; default: the layout)."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
+from dash import html
 
-from dash import Input
-from dash.exceptions import PreventUpdate
-
-from dashboard import access
-from dashboard.components import Chart, chart_outputs, render
-from dashboard.queries import DatabaseUnavailable
-
-
-def register_builders(app, app_ctx, builders: dict[str, Callable]) -> None:
-    """One callback per chart: state store -> the chart card's outputs."""
-    for name, builder in builders.items():
-        app.callback(*chart_outputs(name), Input("state", "data"))(
-            _make_callback(name, builder, app_ctx)
-        )
-
-
-def _make_callback(name: str, builder: Callable, app_ctx):
-    def update(state):
-        if not state:
-            raise PreventUpdate
-        return render(name, safe_build(builder, app_ctx, state))
-
-    update.__name__ = f"update_{name.replace('-', '_')}"
-    return update
-
-
-def safe_build(builder: Callable, app_ctx, state: dict) -> Chart:
-    """Run a chart builder in the session's scope; turn the expected failures into explained
-    empty states."""
-    page = sys.modules.get(builder.__module__)
-    if not access.page_allowed(page):
-        return Chart(title="Not available", empty="This chart is not available to your role.")
-    try:
-        state = access.scope_state(state, app_ctx.raw_options())
-        return builder(app_ctx, state)
-    except DatabaseUnavailable as error:
-        return Chart(title="Database unavailable", empty=str(error))
-    except ValueError as error:
-        return Chart(title="Cannot draw this chart", empty=str(error))
-
-
-from dashboard.pages import (  # noqa: E402
+from dashboard.pages import (
     attrition,
     console,
     evidence,
@@ -62,5 +19,22 @@ from dashboard.pages import (  # noqa: E402
     quality,
     trends,
 )
+from dashboard.pages.charts import register_charts, safe_build
+
+__all__ = ["PAGES", "register_pages", "safe_build", "validation_layouts"]
 
 PAGES = [overview, explorer, trends, attrition, evidence, quality, methods, console]
+
+
+def register_pages(app, app_ctx, pages) -> None:
+    """Every page's chart callbacks (from its CHARTS) and its own callbacks."""
+    for page in pages:
+        register_charts(app, app_ctx, page)
+        own = getattr(page, "register", None)
+        if own is not None:
+            own(app, app_ctx)
+
+
+def validation_layouts(app_ctx, pages) -> list[html.Div]:
+    """Every page's components for Dash's validation layout: no data, whoever asks."""
+    return [getattr(page, "validation_layout", page.layout)(app_ctx) for page in pages]

@@ -4,34 +4,25 @@ from __future__ import annotations
 
 from dash import html
 
-from dashboard.components import Chart, chart_card
+from dashboard.components import Chart
 from dashboard.figures import Bar, Figure, Scatter
 from dashboard.pages import common
-from dashboard.queries import attrition_bias, people
+from dashboard.pages.charts import ChartSpec, page_layout
 from dashboard.style import OKABE_ITO, colour_for, figure_layout, fmt, fmt_p, label
+from warehouse.followup import attrition_bias, people
 
 KEY, PATH, NAME = "attrition", "/attrition", "Follow-up and attrition"
 
 
 def layout(app_ctx) -> html.Div:
-    return html.Div(className="page", children=[
-        html.H1("Follow-up and attrition"),
-        html.P("Change is measured on the people who answered both surveys. If those who "
-               "dropped out were different, the results may not describe everyone trained.",
-               className="lead"),
-        chart_card("attrition-funnel", "Response funnel by format",
-                   "Of the people who answered before training, the share who answered each "
-                   "later survey. Only cohorts whose survey was already due (end of training "
-                   "plus the follow-up months, up to the last date in the data) count."),
-        chart_card("attrition-bias", "Attrition-bias check: did completers start differently?",
-                   "Baseline (pre-training) score of people who answered the later wave minus "
-                   "those who did not: Hedges g with 95% CI and Welch's t test. Near 0 = "
-                   "dropouts started out like completers."),
-    ])
+    return page_layout(
+        "Follow-up and attrition",
+        "Change is measured on the people who answered both surveys. If those who dropped out "
+        "were different, the results may not describe everyone trained.", CHARTS)
 
 
 def build_funnel(app_ctx, state) -> Chart:
-    f = common.filters(state)
+    f = common.filters(app_ctx, state)
     m = app_ctx.min_cell
     waves = app_ctx.options()["waves"]
     rows = people(app_ctx.db, by=("format",), filters=f)
@@ -85,7 +76,7 @@ def build_bias(app_ctx, state) -> Chart:
     scale = common.scale_info(app_ctx, state)
     wt = state.get("wt") or "post"
     m = app_ctx.min_cell
-    f = common.filters(state)
+    f = common.filters(app_ctx, state)
     title = f"{scale['name']}: baseline difference, completers minus dropouts at " \
             f"{label('wave', wt).lower()} (Hedges g, 95% CI)"
     columns = [("group", "Group"), ("n_completers", "Completers"), ("n_dropouts", "Dropouts"),
@@ -137,10 +128,17 @@ def build_bias(app_ctx, state) -> Chart:
                  figure=fig, records=records, columns=columns, notes=notes, filename=filename)
 
 
-BUILDERS = {"attrition-funnel": build_funnel, "attrition-bias": build_bias}
-
-
-def register(app, app_ctx) -> None:
-    from dashboard.pages import register_builders
-
-    register_builders(app, app_ctx, BUILDERS)
+CHARTS = (
+    ChartSpec(
+        "attrition-funnel", "Response funnel by format",
+        "Of the people who answered before training, the share who answered each later "
+        "survey. Only cohorts whose survey was already due (end of training plus the "
+        "follow-up months, up to the last date in the data) count.",
+        build_funnel),
+    ChartSpec(
+        "attrition-bias", "Attrition-bias check: did completers start differently?",
+        "Baseline (pre-training) score of people who answered the later wave minus those who "
+        "did not: Hedges g with 95% CI and Welch's t test. Near 0 = dropouts started out like "
+        "completers.",
+        build_bias),
+)

@@ -1,11 +1,13 @@
-"""Helpers shared by the pages."""
+"""Helpers shared by the pages. What the reader must change before a chart can be drawn is
+raised as ``CannotShow`` (its text is shown on the card)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from dashboard import access
-from dashboard.queries import Filters
+from warehouse.errors import CannotShow
+from warehouse.filters import Filters
 
 
 def scale_info(app_ctx, state: dict[str, Any]) -> dict[str, Any]:
@@ -13,20 +15,20 @@ def scale_info(app_ctx, state: dict[str, Any]) -> dict[str, Any]:
     for s in options["scales"]:
         if s["scale_id"] == state.get("scale"):
             return s
-    raise ValueError("Choose an outcome scale in the filters.")
+    raise CannotShow("Choose an outcome scale in the filters.")
 
 
-def filters(state: dict[str, Any]) -> Filters:
+def filters(app_ctx, state: dict[str, Any]) -> Filters:
     """The query filters for the browser's state, in the session user's scope (a sponsor's
-    sponsor filter is forced to their own sponsor id, whatever the state says)."""
-    return access.filters_for(state)
+    filters keep their own sponsor and programmes, whatever the state says)."""
+    return access.filters_for(state, app_ctx.raw_options())
 
 
 def check_waves(app_ctx, state: dict[str, Any]) -> tuple[str, str]:
     waves = app_ctx.options()["waves"]
     wf, wt = state.get("wf") or "pre", state.get("wt") or "post"
     if wf not in waves or wt not in waves or waves.index(wt) <= waves.index(wf):
-        raise ValueError("Choose a 'to' wave that comes after the 'from' wave.")
+        raise CannotShow("Choose a 'to' wave that comes after the 'from' wave.")
     return wf, wt
 
 

@@ -12,7 +12,7 @@ from dashboard.console import MEMORY_LIMIT, ROW_LIMIT, TIME_LIMIT_S, run_console
 
 KEY, PATH, NAME = "console", "/console", "SQL console"
 ROLES = ("researcher", "admin")
-BUILDERS: dict = {}
+CHARTS = ()  # a query and its result, no charts
 
 EXAMPLE = """SELECT wave, count(*) AS responses
 FROM responses
@@ -71,7 +71,7 @@ def _audit(app_ctx):
     if audit is not None:
         return audit
     store = getattr(app_ctx, "auth_store", None)
-    return store.audit if store is not None else None  # None: console_audit table
+    return store.audit if store is not None else None  # None: the accounts file's audit log
 
 
 def run_for_request(app_ctx, sql: str):

@@ -4,37 +4,22 @@ from __future__ import annotations
 
 from dash import html
 
-from dashboard.components import Chart, chart_card
+from dashboard.components import Chart
 from dashboard.figures import Figure, Scatter
 from dashboard.pages import common
-from dashboard.queries import evidence, gap_map, pooled_evidence, program_evidence
+from dashboard.pages.charts import ChartSpec, page_layout
 from dashboard.style import OKABE_ITO, SUPPRESSED_COLOUR, TIER_COLOURS, figure_layout, fmt, label
 from schemas.contract import AUDIENCES
+from warehouse.evidence import evidence, gap_map, pooled_evidence, program_evidence
 
 KEY, PATH, NAME = "evidence", "/evidence", "Evidence"
 
 
 def layout(app_ctx) -> html.Div:
-    return html.Div(className="page", children=[
-        html.H1("Evidence"),
-        html.P("How do our programmes' results compare with published studies, and where is "
-               "evidence missing?", className="lead"),
-        chart_card("evidence-forest", "Published studies and our programmes (effect sizes)",
-                   "Studies: standardised mean difference yi with 95% CI (from yi and vi, or "
-                   "converted from the reported g and CI or pre/post means). Diamond: "
-                   "random-effects pooled estimate (REML) with its 95% CI; band: 95% prediction "
-                   "interval for a new study. Our programmes: g (SMCR) pre → post on the chosen "
-                   "scale, same axis.", height=700),
-        chart_card("evidence-gap", "Evidence-and-gap map: audience × outcome domain",
-                   "Bubble size = number of our cohorts (pre → post, enough matched pairs) or "
-                   "of published studies; colour = evidence tier (0-5, stats.tiers). Empty "
-                   "cells are gaps."),
-        chart_card("evidence-tiers", "Our programmes' local evidence tier",
-                   "Tier rules from stats.tiers (EEF padlocks / CEBC style): design, matched "
-                   "pre/post pairs on the chosen scale, attrition by the end of training and "
-                   "the longest follow-up with enough matched pairs. Rates how far the data can "
-                   "be trusted, not how large the effect is."),
-    ])
+    return page_layout(
+        "Evidence",
+        "How do our programmes' results compare with published studies, and where is evidence "
+        "missing?", CHARTS)
 
 
 def build_forest(app_ctx, state) -> Chart:
@@ -43,7 +28,7 @@ def build_forest(app_ctx, state) -> Chart:
     studies = [s for s in evidence(app_ctx.db)]
     pooled = pooled_evidence(app_ctx.db)
     progs = program_evidence(app_ctx.db, scale_id=scale["scale_id"],
-                             filters=common.filters(state))
+                             filters=common.filters(app_ctx, state))
     title = "Effect sizes: published studies, pooled estimate and our programmes"
     columns = [("kind", "Source"), ("label", "Study / programme"), ("domain", "Outcome domain"),
                ("n", "n"), ("es", "Effect size"), ("ci_low", "95% CI low"),
@@ -131,7 +116,7 @@ def build_forest(app_ctx, state) -> Chart:
 
 def build_gap(app_ctx, state) -> Chart:
     m = app_ctx.min_cell
-    rows = gap_map(app_ctx.db, filters=common.filters(state))
+    rows = gap_map(app_ctx.db, filters=common.filters(app_ctx, state))
     domains = list(dict.fromkeys(s["domain"] for s in app_ctx.options()["scales"]))
     for r in rows:
         if r["domain"] not in domains and r["domain"]:
@@ -196,7 +181,7 @@ def build_tiers(app_ctx, state) -> Chart:
     scale = common.scale_info(app_ctx, state)
     m = app_ctx.min_cell
     progs = program_evidence(app_ctx.db, scale_id=scale["scale_id"],
-                             filters=common.filters(state))
+                             filters=common.filters(app_ctx, state))
     title = f"Local evidence tier per programme ({scale['name']}, pre → post)"
     columns = [("program", "Programme id"), ("program_name", "Programme"),
                ("n_pairs", "Matched pairs"), ("attrition_pct", "Attrition % (post)"),
@@ -230,11 +215,24 @@ def build_tiers(app_ctx, state) -> Chart:
                  columns=columns, filename=filename)
 
 
-BUILDERS = {"evidence-forest": build_forest, "evidence-gap": build_gap,
-            "evidence-tiers": build_tiers}
-
-
-def register(app, app_ctx) -> None:
-    from dashboard.pages import register_builders
-
-    register_builders(app, app_ctx, BUILDERS)
+CHARTS = (
+    ChartSpec(
+        "evidence-forest", "Published studies and our programmes (effect sizes)",
+        "Studies: standardised mean difference yi with 95% CI (from yi and vi, or converted "
+        "from the reported g and CI or pre/post means). Diamond: random-effects pooled "
+        "estimate (REML) with its 95% CI; band: 95% prediction interval for a new study. Our "
+        "programmes: g (SMCR) pre → post on the chosen scale, same axis.",
+        build_forest),
+    ChartSpec(
+        "evidence-gap", "Evidence-and-gap map: audience × outcome domain",
+        "Bubble size = number of our cohorts (pre → post, enough matched pairs) or of "
+        "published studies; colour = evidence tier (0-5, stats.tiers). Empty cells are gaps.",
+        build_gap),
+    ChartSpec(
+        "evidence-tiers", "Our programmes' local evidence tier",
+        "Tier rules from stats.tiers (EEF padlocks / CEBC style): design, matched pre/post "
+        "pairs on the chosen scale, attrition by the end of training and the longest "
+        "follow-up with enough matched pairs. Rates how far the data can be trusted, not how "
+        "large the effect is.",
+        build_tiers),
+)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dash import html
 
-from dashboard.components import Chart, chart_card
+from dashboard.components import Chart
 from dashboard.figures import Bar, Figure, Heatmap, Scatter
 from dashboard.pages import common
-from dashboard.queries import change_distribution, group_change
+from dashboard.pages.charts import ChartSpec, page_layout
 from dashboard.style import (
     CHANGE_COLOURS,
     FORMAT_COLOURS,
@@ -18,34 +18,17 @@ from dashboard.style import (
     fmt,
     label,
 )
+from warehouse.outcomes import change_distribution, group_change
 
 KEY, PATH, NAME = "explorer", "/explorer", "Outcomes explorer"
 DIVERGING = [[0.0, OKABE_ITO["vermillion"]], [0.5, "#f7f7f7"], [1.0, OKABE_ITO["blue"]]]
 
 
 def layout(app_ctx) -> html.Div:
-    return html.Div(className="page", children=[
-        html.H1("Outcomes explorer"),
-        html.P("Change in the chosen scale by audience and programme format. Choose the scale "
-               "and the two waves in the filters.", className="lead"),
-        chart_card("explorer-dumbbell", "Mean score before and after, by audience and format",
-                   "Dots: mean score of the matched pairs at each wave. The bar on the later "
-                   "dot is the 95% CI of the paired change (paired t), so a bar that does not "
-                   "reach the earlier dot is a change unlikely under no change.", height=600),
-        chart_card("explorer-heatmap", "Effect size g by audience (rows) and format (columns)",
-                   "g = standardised mean change (change / pre-training SD, small-sample "
-                   "corrected; metafor SMCR). Cells with too few matched pairs are marked and "
-                   "left blank; p values in the table are Benjamini-Hochberg adjusted across "
-                   "the cells."),
-        chart_card("explorer-distribution", "Distribution of individual change",
-                   "Each person's change (later minus earlier score, signed so improvement is "
-                   "positive) in bins 0.5 points wide. Dashed lines: the reliable-change "
-                   "threshold. Bins with too few people are not drawn."),
-        chart_card("explorer-reliable", "Reliable change: share improved, unchanged, worsened",
-                   "Jacobson & Truax reliable change index: change beyond 1.96 × S_diff, where "
-                   "S_diff = √2 × pre-training SD (all participants) × √(1 − reliability); "
-                   "reliability is the scale's declared value or its baseline Cronbach alpha."),
-    ])
+    return page_layout(
+        "Outcomes explorer",
+        "Change in the chosen scale by audience and programme format. Choose the scale and the "
+        "two waves in the filters.", CHARTS)
 
 
 def _title_bits(app_ctx, state):
@@ -57,7 +40,7 @@ def _title_bits(app_ctx, state):
 def _groups(app_ctx, state):
     wf, wt, scale = _title_bits(app_ctx, state)
     rows = group_change(app_ctx.db, scale_id=scale["scale_id"], wave_from=wf, wave_to=wt,
-                        by=("audience", "format"), filters=common.filters(state))
+                        by=("audience", "format"), filters=common.filters(app_ctx, state))
     return wf, wt, scale, rows
 
 
@@ -94,6 +77,9 @@ def build_dumbbell(app_ctx, state) -> Chart:
     if not shown:
         return Chart(title=title, empty=common.too_few("matched pairs in every group", m),
                      notes=notes, records=_records(rows), columns=COLUMNS, filename=filename)
+    notes += [f"No 95% CI for {label('audience', r['audience'])} · "
+              f"{label('format', r['format'])}: {r['no_interval']}."
+              for r in shown if r["no_interval"]]
     sign = 1 if scale["higher_is_better"] else -1
     fig = Figure()
     ylabels = [f"{label('audience', r['audience'])} · {label('format', r['format'])}"
@@ -111,9 +97,12 @@ def build_dumbbell(app_ctx, state) -> Chart:
     ))
     for fmt_code in dict.fromkeys(r["format"] for r in shown):
         part = [(r, y) for r, y in zip(shown, ylabels, strict=True) if r["format"] == fmt_code]
-        lows = [r["mean_from"] + sign * (r["ci_low"] if sign > 0 else r["ci_high"])
+        # A group without an interval (no_interval says why) gets a bar of no length.
+        lows = [r["mean_to"] if r["no_interval"] else
+                r["mean_from"] + sign * (r["ci_low"] if sign > 0 else r["ci_high"])
                 for r, _ in part]
-        highs = [r["mean_from"] + sign * (r["ci_high"] if sign > 0 else r["ci_low"])
+        highs = [r["mean_to"] if r["no_interval"] else
+                 r["mean_from"] + sign * (r["ci_high"] if sign > 0 else r["ci_low"])
                  for r, _ in part]
         fig.add_trace(Scatter(
             x=[r["mean_to"] for r, _ in part], y=[y for _, y in part], mode="markers",
@@ -217,7 +206,7 @@ def build_distribution(app_ctx, state) -> Chart:
     wf, wt, scale = _title_bits(app_ctx, state)
     m = app_ctx.min_cell
     dist = change_distribution(app_ctx.db, scale_id=scale["scale_id"], wave_from=wf,
-                               wave_to=wt, filters=common.filters(state))
+                               wave_to=wt, filters=common.filters(app_ctx, state))
     title = f"{scale['name']}: individual change, {label('wave', wf)} → {label('wave', wt)} " \
             "(points, improvement +)"
     columns = [("bin", "Change (bin centre, points)"), ("n", "People"),
@@ -260,11 +249,11 @@ def build_reliable(app_ctx, state) -> Chart:
     wf, wt, scale = _title_bits(app_ctx, state)
     m = app_ctx.min_cell
     dim = "audience" if state.get("by") == "audience" else "format"
-    f = common.filters(state)
+    f = common.filters(app_ctx, state)
     rows = group_change(app_ctx.db, scale_id=scale["scale_id"], wave_from=wf, wave_to=wt,
-                        by=(dim,), filters=f)
+                        by=(dim,), filters=f, p_adj=False)  # reliable change only
     overall = group_change(app_ctx.db, scale_id=scale["scale_id"], wave_from=wf, wave_to=wt,
-                           by=(), filters=f)
+                           by=(), filters=f, p_adj=False)
     title = f"{scale['name']}: reliable change by {dim}, {label('wave', wf)} → " \
             f"{label('wave', wt)} (% of matched pairs)"
     columns = [("group", dim.capitalize()), ("n_pairs", "Matched pairs"),
@@ -309,15 +298,29 @@ def build_reliable(app_ctx, state) -> Chart:
                  figure=fig, records=records, columns=columns, notes=notes, filename=filename)
 
 
-BUILDERS = {
-    "explorer-dumbbell": build_dumbbell,
-    "explorer-heatmap": build_heatmap,
-    "explorer-distribution": build_distribution,
-    "explorer-reliable": build_reliable,
-}
-
-
-def register(app, app_ctx) -> None:
-    from dashboard.pages import register_builders
-
-    register_builders(app, app_ctx, BUILDERS)
+CHARTS = (
+    ChartSpec(
+        "explorer-dumbbell", "Mean score before and after, by audience and format",
+        "Dots: mean score of the matched pairs at each wave. The bar on the later dot is the "
+        "95% CI of the paired change (paired t), so a bar that does not reach the earlier dot "
+        "is a change unlikely under no change.",
+        build_dumbbell),
+    ChartSpec(
+        "explorer-heatmap", "Effect size g by audience (rows) and format (columns)",
+        "g = standardised mean change (change / pre-training SD, small-sample corrected; "
+        "metafor SMCR). Cells with too few matched pairs are marked and left blank; p values "
+        "in the table are Benjamini-Hochberg adjusted across every cell shown, of every scale.",
+        build_heatmap),
+    ChartSpec(
+        "explorer-distribution", "Distribution of individual change",
+        "Each person's change (later minus earlier score, signed so improvement is positive) "
+        "in bins 0.5 points wide. Dashed lines: the reliable-change threshold. Bins with too "
+        "few people are not drawn.",
+        build_distribution),
+    ChartSpec(
+        "explorer-reliable", "Reliable change: share improved, unchanged, worsened",
+        "Jacobson & Truax reliable change index: change beyond 1.96 × S_diff, where S_diff = "
+        "√2 × pre-training SD (all participants) × √(1 − reliability); reliability is the "
+        "scale's declared value or its baseline Cronbach alpha.",
+        build_reliable),
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from importlib import resources
 from pathlib import Path
 
 from dash import Input, Output, State, dcc, html
@@ -12,14 +13,17 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import access
 from dashboard.components import data_table, to_csv
-from dashboard.queries import data_dictionary, scales
-from schemas.settings import PROJECT_ROOT
+from dashboard.pages.charts import safe_build
 from stats.tiers import TIER_RULES
+from warehouse.catalog import scales
+from warehouse.dictionary import data_dictionary
 
 KEY, PATH, NAME = "methods", "/methods", "Data and methods"
-METHODS_MD = PROJECT_ROOT / "stats" / "METHODS.md"
+CHARTS = ()  # no charts of its own: it downloads every other page's
+# Shipped inside the stats package (package data), so an installed wheel has it too.
+METHODS_MD = resources.files("stats").joinpath("METHODS.md")
 
-EXAMPLE_SQL = """-- Open the file read-only:  duckdb -readonly data/attune.duckdb
+EXAMPLE_SQL = """-- Open the file read-only:  duckdb -readonly ~/.local/share/attune/attune.duckdb
 -- Mean change pre -> post per scale and format (matched pairs), suppressing small cells:
 SELECT scale_id, format, count(*) AS n_pairs,
        avg(score_from) AS mean_pre, avg(score_to) AS mean_post,
@@ -49,20 +53,13 @@ def layout(app_ctx) -> html.Div:
         problem = html.P(f"The database could not be read: {error}", role="alert")
     else:
         problem = None
-    methods = (METHODS_MD.read_text(encoding="utf-8") if METHODS_MD.exists() else
+    methods = (METHODS_MD.read_text(encoding="utf-8") if METHODS_MD.is_file() else
                "_stats/METHODS.md is not written yet; each chart's methods note says how its "
                "numbers are computed, and every formula cites its source in stats/._")
     return html.Div(className="page", children=[
         html.H1("Data and methods"),
         problem,
-        html.Section(className="card", children=[
-            html.H2("Download the numbers behind every chart"),
-            html.P("One CSV per chart, for the filters now selected, in a ZIP file. Groups "
-                   f"with fewer than {app_ctx.min_cell} people are suppressed as on screen."),
-            html.Button("Download all chart data (ZIP)", id="methods-zip-btn", n_clicks=0,
-                        className="btn", type="button"),
-            dcc.Download(id="methods-zip"),
-        ]),
+        _download_card(app_ctx),
         html.Section(className="card", children=[
             html.H2("How the statistics are computed"),
             html.P(["Minimum cell size: no statistic is shown for fewer than ",
@@ -103,17 +100,35 @@ def layout(app_ctx) -> html.Div:
     ])
 
 
+def _download_card(app_ctx) -> html.Section:
+    return html.Section(className="card", children=[
+        html.H2("Download the numbers behind every chart"),
+        html.P("One CSV per chart, for the filters now selected, in a ZIP file. Groups "
+               f"with fewer than {app_ctx.min_cell} people are suppressed as on screen."),
+        html.Button("Download all chart data (ZIP)", id="methods-zip-btn", n_clicks=0,
+                    className="btn", type="button"),
+        dcc.Download(id="methods-zip"),
+    ])
+
+
+def validation_layout(app_ctx) -> html.Div:
+    """The components this page's callbacks use, without the database's contents: the
+    validation layout is sent to every browser, and the data dictionary is not for sponsors."""
+    return html.Div(className="page", children=[_download_card(app_ctx)])
+
+
 def all_chart_data(app_ctx, state) -> bytes:
-    """A ZIP of every chart's CSV for this state (what the chart cards would download)."""
-    from dashboard.pages import PAGES, safe_build
+    """A ZIP of every chart's CSV for this state: each chart built as its card builds it
+    (``safe_build``: same builder, same scope), so the ZIP holds what the cards show."""
+    from dashboard.pages import PAGES  # not at the top: dashboard.pages imports this module
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for page in PAGES:
-            for name, builder in getattr(page, "BUILDERS", {}).items():
-                chart = safe_build(builder, app_ctx, state)
+            for spec in page.CHARTS:
+                chart = safe_build(page, spec, app_ctx, state)
                 if chart.columns:
-                    filename = f"{name}--{Path(chart.filename).name}"
+                    filename = f"{spec.id}--{Path(chart.filename).name}"
                     archive.writestr(filename, to_csv(chart.columns, chart.records))
     return buffer.getvalue()
 

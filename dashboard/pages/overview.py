@@ -4,31 +4,23 @@ from __future__ import annotations
 
 from dash import html
 
-from dashboard.components import Chart, chart_card
+from dashboard.components import Chart
 from dashboard.figures import Figure, Scatter
 from dashboard.pages import common
-from dashboard.queries import cohort_count, group_change, people
+from dashboard.pages.charts import ChartSpec, page_layout
 from dashboard.style import OKABE_ITO, figure_layout, fmt, fmt_pct, label
+from warehouse.catalog import cohort_count
+from warehouse.followup import people
+from warehouse.outcomes import change_family, group_change
 
 KEY, PATH, NAME = "overview", "/", "Impact overview"
 
 
 def layout(app_ctx) -> html.Div:
-    return html.Div(className="page", children=[
-        html.H1("Impact overview"),
-        html.P("What changed for the people trained, in the cohorts matching the filters. "
-               "Every number compares the same people before and after training (matched "
-               "pairs).", className="lead"),
-        chart_card("overview-headline", "Headline results",
-                   "Participants are counted once per cohort. Change = mean of each person's "
-                   "change; 95% CI from the paired t distribution; g = standardised mean change "
-                   "(change divided by the pre-training SD, small-sample corrected; metafor "
-                   "SMCR) with its 95% CI. Reliable improvement: change larger than 1.96 × the "
-                   "standard error of a difference (Jacobson & Truax).", height=120),
-        chart_card("overview-effects", "Effect size by outcome domain (g, 95% CI)",
-                   "One point per scale: standardised mean change g with its 95% CI; positive "
-                   "= improvement (burnout is reversed). 0.2 small, 0.5 medium, 0.8 large."),
-    ])
+    return page_layout(
+        "Impact overview",
+        "What changed for the people trained, in the cohorts matching the filters. Every "
+        "number compares the same people before and after training (matched pairs).", CHARTS)
 
 
 def _sentence(row: dict, scale: dict, wf: str, wt: str) -> str:
@@ -55,7 +47,7 @@ def _card(title: str, value: str, detail: str, testid: str) -> html.Div:
 
 def build_headline(app_ctx, state) -> Chart:
     wf, wt = common.check_waves(app_ctx, state)
-    f = common.filters(state)
+    f = common.filters(app_ctx, state)
     m = app_ctx.min_cell
     everyone = people(app_ctx.db, filters=f)
     n_cohorts = cohort_count(app_ctx.db, f)
@@ -86,9 +78,10 @@ def build_headline(app_ctx, state) -> Chart:
                            common.too_few("matched pairs", m), "card-pairs"))
     sentences = []
     records = []
+    # One multiplicity family: every scale shown here (warehouse.outcomes.change_family).
+    family = change_family(app_ctx.db, wave_from=wf, wave_to=wt, by=(), filters=f)
     for s in app_ctx.options()["scales"]:
-        got = group_change(app_ctx.db, scale_id=s["scale_id"], wave_from=wf, wave_to=wt,
-                           by=(), filters=f)
+        got = [row for row in family if row["scale_id"] == s["scale_id"]]
         if not got:
             continue
         r = got[0]
@@ -127,12 +120,12 @@ def common_n(n, m) -> str:
 
 def build_effects(app_ctx, state) -> Chart:
     wf, wt = common.check_waves(app_ctx, state)
-    f = common.filters(state)
+    f = common.filters(app_ctx, state)
     m = app_ctx.min_cell
     records, suppressed = [], []
+    family = change_family(app_ctx.db, wave_from=wf, wave_to=wt, by=(), filters=f)
     for s in app_ctx.options()["scales"]:
-        got = group_change(app_ctx.db, scale_id=s["scale_id"], wave_from=wf, wave_to=wt,
-                           by=(), filters=f)
+        got = [row for row in family if row["scale_id"] == s["scale_id"]]
         if not got:
             continue
         r = got[0]
@@ -176,10 +169,18 @@ def build_effects(app_ctx, state) -> Chart:
                  figure=fig, records=records, columns=columns, notes=notes, filename=filename)
 
 
-BUILDERS = {"overview-headline": build_headline, "overview-effects": build_effects}
-
-
-def register(app, app_ctx) -> None:
-    from dashboard.pages import register_builders
-
-    register_builders(app, app_ctx, BUILDERS)
+CHARTS = (
+    ChartSpec(
+        "overview-headline", "Headline results",
+        "Participants are counted once per cohort. Change = mean of each person's change; 95% "
+        "CI from the paired t distribution; g = standardised mean change (change divided by "
+        "the pre-training SD, small-sample corrected; metafor SMCR) with its 95% CI. Reliable "
+        "improvement: change larger than 1.96 × the standard error of a difference (Jacobson "
+        "& Truax).",
+        build_headline),
+    ChartSpec(
+        "overview-effects", "Effect size by outcome domain (g, 95% CI)",
+        "One point per scale: standardised mean change g with its 95% CI; positive = "
+        "improvement (burnout is reversed). 0.2 small, 0.5 medium, 0.8 large.",
+        build_effects),
+)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dash import html
 
 from dashboard import access
-from dashboard.components import Chart, chart_card, data_table
+from dashboard.components import Chart, data_table
 from dashboard.figures import Bar, Figure, Heatmap, Scatter
-from dashboard.queries import (
+from dashboard.pages.charts import ChartSpec, page_layout
+from dashboard.style import OKABE_ITO, SHORT_WAVE, figure_layout, label
+from warehouse.quality import (
     ingest_runs,
     item_missingness,
     linkage_rates,
@@ -16,7 +18,6 @@ from dashboard.queries import (
     reliability_by_wave,
     response_flags,
 )
-from dashboard.style import OKABE_ITO, SHORT_WAVE, figure_layout, label
 
 KEY, PATH, NAME = "quality", "/quality", "Data quality"
 # The whole database (every sponsor's rows) and the quarantine: not for sponsors.
@@ -24,36 +25,10 @@ ROLES = ("admin", "evaluator", "researcher")
 
 
 def layout(app_ctx) -> html.Div:
-    return html.Div(className="page", children=[
-        html.H1("Data quality"),
-        html.P("What was loaded, what was set aside and why, and how complete and consistent "
-               "the answers are. This page covers the whole database (filters do not apply).",
-               className="lead"),
-        chart_card("quality-runs", "Ingest runs: files read, rows loaded and quarantined",
-                   "One row per input file per ingest run (table ingest_runs). For files that were "
-                   "not refused, rows read = rows loaded + rows quarantined + rows skipped "
-                   "(left out on purpose; the message says why)."),
-        chart_card("quality-linkage", "Linking anonymous waves: match rate per cohort",
-                   "Codes built from the components declared in the mapping; a match within "
-                   "tolerance differs in at most that many components and is unique in the "
-                   "cohort (docs/import.md)."),
-        chart_card("quality-quarantine", "Quarantined rows by rule",
-                   "Rows that broke a rule of the input contract were set aside, not loaded. A "
-                   "row that broke two rules counts under both."),
-        chart_card("quality-rows", "Quarantined rows",
-                   "The rows as read (participant codes replaced by their keyed hash), latest "
-                   "1,000. Visible to the evaluator and admin roles only."),
-        chart_card("quality-missing", "Item missingness by wave (% of responses left blank)",
-                   "Share of responses at each wave that left the item blank, for scales asked "
-                   "at that wave."),
-        chart_card("quality-flags", "Quality flags by wave (% of responses)",
-                   "Straightlining: the same answer to every item of a scale with reverse-keyed "
-                   "items. Missingness: more than 20% of items blank. Speeding: under 2 seconds "
-                   "per item (where durations exist)."),
-        chart_card("quality-alpha", "Internal consistency: Cronbach's alpha by scale and wave",
-                   "Cronbach's alpha on complete responses with the Feldt 95% CI "
-                   "(stats.reliability). 0.7 or more is usually considered acceptable."),
-    ])
+    return page_layout(
+        "Data quality",
+        "What was loaded, what was set aside and why, and how complete and consistent the "
+        "answers are. This page covers the whole database (filters do not apply).", CHARTS)
 
 
 def build_runs(app_ctx, state) -> Chart:
@@ -232,18 +207,43 @@ def build_linkage(app_ctx, state) -> Chart:
                  records=records, columns=columns, filename="linkage.csv")
 
 
-BUILDERS = {
-    "quality-runs": build_runs,
-    "quality-linkage": build_linkage,
-    "quality-quarantine": build_quarantine,
-    "quality-rows": build_rows,
-    "quality-missing": build_missing,
-    "quality-flags": build_flags,
-    "quality-alpha": build_alpha,
-}
-
-
-def register(app, app_ctx) -> None:
-    from dashboard.pages import register_builders
-
-    register_builders(app, app_ctx, BUILDERS)
+CHARTS = (
+    ChartSpec(
+        "quality-runs", "Ingest runs: files read, rows loaded and quarantined",
+        "One row per input file per ingest run (table ingest_runs). For files that were not "
+        "refused, rows read = rows loaded + rows quarantined + rows skipped (left out on "
+        "purpose; the message says why).",
+        build_runs),
+    ChartSpec(
+        "quality-linkage", "Linking anonymous waves: match rate per cohort",
+        "Codes built from the components declared in the mapping; a match within tolerance "
+        "differs in at most that many components and is unique in the cohort "
+        "(docs/import.md).",
+        build_linkage),
+    ChartSpec(
+        "quality-quarantine", "Quarantined rows by rule",
+        "Rows that broke a rule of the input contract were set aside, not loaded. A row that "
+        "broke two rules counts under both.",
+        build_quarantine),
+    ChartSpec(
+        "quality-rows", "Quarantined rows",
+        "The rows as read (participant codes replaced by their keyed hash), latest 1,000. "
+        "Visible to the evaluator and admin roles only.",
+        build_rows),
+    ChartSpec(
+        "quality-missing", "Item missingness by wave (% of responses left blank)",
+        "Share of responses at each wave that left the item blank, for scales asked at that "
+        "wave.",
+        build_missing),
+    ChartSpec(
+        "quality-flags", "Quality flags by wave (% of responses)",
+        "Straightlining: the same answer to every item of a scale with reverse-keyed items. "
+        "Missingness: more than 20% of items blank. Speeding: under 2 seconds per item (where "
+        "durations exist).",
+        build_flags),
+    ChartSpec(
+        "quality-alpha", "Internal consistency: Cronbach's alpha by scale and wave",
+        "Cronbach's alpha on complete responses with the Feldt 95% CI (stats.reliability). "
+        "0.7 or more is usually considered acceptable.",
+        build_alpha),
+)

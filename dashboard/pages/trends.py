@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dash import html
 
-from dashboard.components import Chart, chart_card
+from dashboard.components import Chart
 from dashboard.figures import Figure, Scatter, make_subplots
 from dashboard.pages import common
-from dashboard.queries import group_change
+from dashboard.pages.charts import ChartSpec, page_layout
 from dashboard.style import OKABE_ITO, colour_for, figure_layout, label
+from warehouse.outcomes import group_change
 
 KEY, PATH, NAME = "trends", "/trends", "Trends"
 
@@ -19,19 +20,10 @@ COLUMNS = [("group", "Group"), ("x", "Quarter / wave"), ("n_pairs", "Matched pai
 
 
 def layout(app_ctx) -> html.Div:
-    return html.Div(className="page", children=[
-        html.H1("Trends"),
-        html.P("Is the effect stable across cohorts, and does it last? Use “Compare groups "
-               "by” in the filters to split the lines by audience or format.", className="lead"),
-        chart_card("trends-quarter", "Change by cohort start quarter",
-                   "Per quarter in which cohorts started: effect size g (top) and mean change "
-                   "(bottom) of matched pairs with 95% CI bands. Quarters with too few pairs "
-                   "are gaps in the line."),
-        chart_card("trends-sustained", "Sustained effect: change from before training",
-                   "Mean change from the pre-training survey to the end of training and to "
-                   "each follow-up, in the people who answered both (so each point may "
-                   "describe different people). 95% CI from the paired t distribution."),
-    ])
+    return page_layout(
+        "Trends",
+        "Is the effect stable across cohorts, and does it last? Use “Compare groups by” in the "
+        "filters to split the lines by audience or format.", CHARTS)
 
 
 def _groups(rows, dim):
@@ -57,7 +49,8 @@ def build_quarter(app_ctx, state) -> Chart:
     dims = common.by_dims(state)
     m = app_ctx.min_cell
     rows = group_change(app_ctx.db, scale_id=scale["scale_id"], wave_from=wf, wave_to=wt,
-                        by=("cohort_quarter", *dims), filters=common.filters(state))
+                        by=("cohort_quarter", *dims), filters=common.filters(app_ctx, state),
+                        p_adj=False)  # no adjusted p on this page
     title = f"{scale['name']}: change by cohort start quarter, {label('wave', wf)} → " \
             f"{label('wave', wt)}"
     dim = dims[0] if dims else None
@@ -134,7 +127,7 @@ def build_sustained(app_ctx, state) -> Chart:
                      filename=filename)
     rows = group_change(app_ctx.db, scale_id=scale["scale_id"], wave_from="pre",
                         wave_to=tuple(waves), by=("wave_to", *dims),
-                        filters=common.filters(state))
+                        filters=common.filters(app_ctx, state), p_adj=False)
     records = [{"group": label(dim, r[dim]) if dim else "All matching cohorts",
                 "x": label("wave", r["wave_to"]), **{k: r.get(k) for k, _ in COLUMNS[2:]}}
                for r in rows]
@@ -154,8 +147,10 @@ def build_sustained(app_ctx, state) -> Chart:
             mode="lines+markers", name=name, line={"color": colour, "width": 2},
             marker={"size": 9},
             error_y={"type": "data", "symmetric": False,
-                     "array": [r["ci_high"] - r["mean_change"] for r in pts],
-                     "arrayminus": [r["mean_change"] - r["ci_low"] for r in pts],
+                     "array": [0 if r["no_interval"] else r["ci_high"] - r["mean_change"]
+                               for r in pts],
+                     "arrayminus": [0 if r["no_interval"] else r["mean_change"] - r["ci_low"]
+                                    for r in pts],
                      "thickness": 1.5},
             customdata=[[label("wave", r["wave_to"]), r["n_pairs"], r["g"]] for r in pts],
             hovertemplate=name + "<br>%{customdata[0]}: change %{y:+.2f}, g = "
@@ -177,10 +172,16 @@ def build_sustained(app_ctx, state) -> Chart:
                  notes=notes, filename=filename)
 
 
-BUILDERS = {"trends-quarter": build_quarter, "trends-sustained": build_sustained}
-
-
-def register(app, app_ctx) -> None:
-    from dashboard.pages import register_builders
-
-    register_builders(app, app_ctx, BUILDERS)
+CHARTS = (
+    ChartSpec(
+        "trends-quarter", "Change by cohort start quarter",
+        "Per quarter in which cohorts started: effect size g (top) and mean change (bottom) of "
+        "matched pairs with 95% CI bands. Quarters with too few pairs are gaps in the line.",
+        build_quarter),
+    ChartSpec(
+        "trends-sustained", "Sustained effect: change from before training",
+        "Mean change from the pre-training survey to the end of training and to each "
+        "follow-up, in the people who answered both (so each point may describe different "
+        "people). 95% CI from the paired t distribution.",
+        build_sustained),
+)

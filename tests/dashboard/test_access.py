@@ -13,28 +13,31 @@ import time
 import zipfile
 
 import pytest
+from itsdangerous import TimestampSigner
 from typer.testing import CliRunner
 
-from dashboard.accounts import AuthStore
-from tests.dashboard.conftest import build_tiny_db
+from accounts.store import AuthStore
+from attune.cli import app as cli
+from dashboard.app import create_app
+from warehouse.filters import DATA_FILTERS, DATE_RANGE, MULTI, Filters, FilterSpec
+from warehouse.outcomes import group_change
 
 PASSWORD = "correct horse battery"
 # formats sorted: degree -> P0/C0/SP1 (sponsor A), workshop -> P1/C1/SP2 (sponsor B)
 A_N, B_N = 14, 29
+B_PROGRAMME = "Programme workshop"
+SESSION_SECONDS = 8 * 3600  # the documented default lifetime of a login
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("access")
-    db = build_tiny_db(folder / "two.duckdb", {("hr", "degree"): A_N, ("hr", "workshop"): B_N})
-    store = AuthStore(folder / "auth.sqlite")
+def setup(tmp_path_factory, tiny_db_factory):
+    db = tiny_db_factory({("hr", "degree"): A_N, ("hr", "workshop"): B_N})
+    store = AuthStore(tmp_path_factory.mktemp("access") / "auth.sqlite")
     for name, role, sponsor in [("ada", "admin", None), ("eve", "evaluator", None),
                                 ("rex", "researcher", None), ("alice", "sponsor", "SP1"),
                                 ("bob", "sponsor", "SP2"), ("gone", "evaluator", None),
                                 ("lou", "evaluator", None)]:
         store.add_user(name, role, PASSWORD, sponsor)
-    from dashboard.app import create_app
-
     app = create_app(db, auth_store=store)
     app.attune.db.snapshot()
     return app, store
@@ -108,8 +111,6 @@ def _chart_deps(client):
 
 def _b_numbers(app) -> list[str]:
     """B's distinctive numbers: its n, the total n, B's mean before/after and mean change."""
-    from dashboard.queries import Filters, group_change
-
     db = app.attune.db
     b = group_change(db, scale_id="CONF", by=(), filters=Filters(sponsor=("SP2",)))[0]
     everyone = group_change(db, scale_id="CONF", by=(), filters=Filters())[0]
@@ -124,6 +125,7 @@ def _assert_no_b(text: str, b_numbers: list[str], where: str) -> None:
     for needle in b_numbers:
         assert needle not in text, f"{where}: B's number {needle!r} leaked"
     assert "SP2" not in text, where
+    assert B_PROGRAMME not in text, where
 
 
 def test_sponsor_a_crafted_chart_callbacks_get_only_a(setup):
@@ -154,7 +156,8 @@ def test_sponsor_a_crafted_chart_callbacks_get_only_a(setup):
     # and A's own scope really is A: the headline counts A's people
     headline = next(d for d in deps if "overview-headline" in d["output"])
     text = call(client, headline, [ATTACKS["sponsor B"]]).get_data(as_text=True)
-    assert f"{A_N}" in text and "sponsor: SP1" in text
+    assert re.search(r'"(\d+) people in', text).group(1) == str(A_N)
+    assert "sponsor: SP1" in text
 
 
 def test_evaluator_sees_b_so_the_numbers_are_real(setup):
@@ -166,28 +169,47 @@ def test_evaluator_sees_b_so_the_numbers_are_real(setup):
     assert any(n in text for n in _b_numbers(app)[:3])
 
 
+def _zip_files(client, state) -> dict[str, str]:
+    """The chart-data ZIP of the methods page for this state: file name -> CSV text."""
+    dep = next(d for d in _deps(client) if d["output"] == "methods-zip.data")
+    response = call(client, dep, [1], [state])
+    assert response.status_code == 200
+    payload = response.get_json()["response"]["methods-zip"]["data"]
+    archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(payload["content"])))
+    return {n: archive.read(n).decode() for n in archive.namelist()}
+
+
+def _b_cells(app) -> tuple[list[str], list[str]]:
+    """B's numbers as the CSVs write them: B's own (its n as a cell, its means at full
+    precision) and those of everyone together (the total n, the mean before)."""
+    numbers = _b_numbers(app)
+    return [f",{B_N},", *numbers[:3]], [f",{A_N + B_N},", numbers[3]]
+
+
 def test_sponsor_a_zip_download_holds_only_a(setup):
     app, _ = setup
     client, _ = login(app, "alice")
-    dep = next(d for d in _deps(client) if d["output"] == "methods-zip.data")
-    b_numbers = _b_numbers(app)
-
-    def files(state):
-        response = call(client, dep, [1], [state])
-        assert response.status_code == 200
-        payload = response.get_json()["response"]["methods-zip"]["data"]
-        archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(payload["content"])))
-        return {n: archive.read(n).decode() for n in archive.namelist()}
-
-    own = files(_state())
+    b_cells = [cell for cells in _b_cells(app) for cell in cells]
+    own = _zip_files(client, _state())
     assert own and not any(n.startswith("quality-") for n in own)  # page not for sponsors
+    assert f",{A_N}," in own["overview-headline--overview-headline-pre-post.csv"]
     for attack, state in ATTACKS.items():
-        got = files(state)
+        got = _zip_files(client, state)
         assert got == own, attack
         for name, text in got.items():
-            for needle in (f",{B_N},", f",{A_N + B_N},", "SP2"):
-                assert needle not in text, (attack, name)
-    assert b_numbers
+            _assert_no_b(text, b_cells, f"{attack}: {name}")
+
+
+def test_evaluator_zip_for_sponsor_b_holds_b_so_the_check_is_real(setup):
+    """Control: B's cells are found in a ZIP that may hold them (the test can detect a leak)."""
+    app, _ = setup
+    client, _ = login(app, "eve")
+    b_only, everyone = _b_cells(app)
+    b_text = "\n".join(_zip_files(client, _state(sponsor=["SP2"])).values())
+    assert [cell for cell in b_only if cell not in b_text] == []
+    assert B_PROGRAMME in b_text
+    all_text = "\n".join(_zip_files(client, _state()).values())
+    assert [cell for cell in everyone if cell not in all_text] == []
 
 
 def test_sponsor_cannot_run_quality_callbacks_or_see_b_in_options(setup):
@@ -290,19 +312,22 @@ def test_cookie_flags_and_expiry(setup):
     assert "user" not in response.get_data(as_text=True)
 
 
-def test_session_expires_on_the_server(setup):
-    import datetime as dt
-
+def test_session_expires_on_the_server(setup, monkeypatch):
+    """A session cookie replayed after its lifetime is refused by the server itself, whatever
+    the browser does with the cookie's expiry date. The signature's clock is moved instead of
+    waiting: the cookie's timestamp was signed at login, its age is checked on each request."""
     app, _ = setup
     client, _ = login(app, "rex")
+    signed_at = int(time.time())
     assert client.get("/_dash-layout").status_code == 200
-    old = app.server.config["PERMANENT_SESSION_LIFETIME"]
-    app.server.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(seconds=1)
-    try:
-        time.sleep(2.2)
-        assert client.get("/_dash-layout").status_code == 401
-    finally:
-        app.server.config["PERMANENT_SESSION_LIFETIME"] = old
+
+    def later(seconds: int) -> None:
+        monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: signed_at + seconds)
+
+    later(SESSION_SECONDS - 60)
+    assert client.get("/_dash-layout").status_code == 200
+    later(SESSION_SECONDS + 2)
+    assert client.get("/_dash-layout").status_code == 401
 
 
 @pytest.mark.parametrize(("name", "role", "sees_quality", "sees_console"), [
@@ -339,10 +364,9 @@ def test_open_redirect_after_login_refused(setup):
     assert response.headers["Location"] == "/"
 
 
-def test_serve_refuses_without_accounts_and_demo_only_local_without_login(tmp_path):
-    from attune.cli import app as cli
-
-    db = build_tiny_db(tmp_path / "t.duckdb", {("hr", "degree"): 12})
+def test_serve_refuses_without_accounts_and_demo_only_local_without_login(tmp_path,
+                                                                          tiny_db_factory):
+    db = tiny_db_factory({("hr", "degree"): 12})
     empty = tmp_path / "empty-auth.sqlite"
     runner = CliRunner()
     result = runner.invoke(cli, ["serve", "--db", str(db), "--auth-db", str(empty)])
@@ -354,11 +378,36 @@ def test_serve_refuses_without_accounts_and_demo_only_local_without_login(tmp_pa
     assert "login is required" in result.output and "attune users add" in result.output
 
 
-def test_demo_without_login_is_one_local_user(tmp_path):
-    from dashboard.app import create_app
-
-    db = build_tiny_db(tmp_path / "t.duckdb", {("hr", "degree"): 12})
+def test_demo_without_login_is_one_local_user(tiny_db_factory):
+    db = tiny_db_factory({("hr", "degree"): 12})
     app = create_app(db, login_required=False, local_role="sponsor", local_sponsor="SP1")
     client = app.server.test_client()
     layout = client.get("/_dash-layout").get_data(as_text=True)
     assert "Local demo without login (sponsor, sponsor SP1)" in layout
+
+
+def _every_value(spec: FilterSpec, options: dict) -> list[dict]:
+    """States that set this filter to each value it may take, and to all of them at once."""
+    if spec.kind == MULTI:
+        values = list(spec.allowed_values(options))
+        return [{spec.name: [v]} for v in values] + [{spec.name: values}]
+    if spec.kind == DATE_RANGE:
+        days = [options["start_min"], options["start_max"]]
+        return [{key: day.isoformat()} for key in spec.keys for day in days]
+    return [{spec.name: choice} for choice in spec.allowed_values(options)]
+
+
+@pytest.mark.parametrize("spec", DATA_FILTERS, ids=lambda s: s.name)
+def test_sponsor_a_keeps_own_scope_whatever_each_filter_says(setup, spec):
+    """Every filter of the spec table, set by a crafted request to each value it may take
+    (B's included), leaves sponsor A with A's people only, and never B's numbers."""
+    app, _ = setup
+    client, _ = login(app, "alice")
+    headline = next(d for d in _chart_deps(client) if "overview-headline" in d["output"])
+    b_numbers = _b_numbers(app)
+    for changes in _every_value(spec, app.attune.raw_options()):
+        text = call(client, headline, [_state(**changes)]).get_data(as_text=True)
+        _assert_no_b(text, b_numbers, f"{spec.name}={changes}")
+        people = re.search(r'"(\d+) people in', text)
+        assert people is None or (int(people.group(1)) <= A_N and "sponsor: SP1" in text), \
+            changes

@@ -17,6 +17,23 @@ PAGES = {
     "/quality": "Data quality",
     "/methods": "Data and methods",
 }
+# Cards the demo data leaves empty, and the start of the explanation each shows instead.
+EMPTY_ON_DEMO = {  # the demo links waves by participant id, not by self-generated codes
+    "card-quality-linkage": "No export was linked by a self-generated code",
+}
+# What a chart card shows: a Plotly chart that holds data and has drawn it, or its HTML
+# content (statistics grid, tier list, table); and the text of its empty state, if any.
+CARD_CONTENT = """(card) => {
+  const hasData = (trace) => ["x", "y", "z", "values"].some(
+    (key) => Array.isArray(trace[key]) && trace[key].length > 0);
+  const plots = Array.from(card.querySelectorAll(".chart-body .js-plotly-plot"));
+  const empty = card.querySelector(".empty-state");
+  return {
+    chart: plots.some((gd) => (gd.data || []).some(hasData) && gd.querySelector(".trace, .hm")),
+    html: card.querySelector(".stat-grid, .tier-list, .table-scroll") !== null,
+    empty: empty ? empty.innerText : null,
+  };
+}"""
 
 
 @pytest.fixture
@@ -37,6 +54,12 @@ def _settle(page):
     page.wait_for_function("() => !document.querySelector('[data-dash-is-loading]')")
 
 
+def _cards(page) -> dict[str, dict]:
+    """Each chart card of the page by id, with what it shows (see CARD_CONTENT)."""
+    return {card.get_attribute("id"): card.evaluate(CARD_CONTENT)
+            for card in page.locator(".chart-card").all()}
+
+
 def test_every_page_renders_with_nav_and_no_errors(live_app, watched):
     page, problems = watched
     for path, title in PAGES.items():
@@ -49,8 +72,14 @@ def test_every_page_renders_with_nav_and_no_errors(live_app, watched):
         if path != "/methods":
             assert page.locator(".chart-title").count() >= 2
             page.locator(".chart-subtitle").filter(has_text=re.compile(r"\d")).first.wait_for()
-            assert page.locator(".js-plotly-plot, .chart-body .empty-state, .stat-grid, "
-                                ".tier-list, .table-scroll").count() >= 1
+            cards = _cards(page)
+            assert len(cards) == page.locator(".chart-title").count()
+            for card, shown in cards.items():
+                if card in EMPTY_ON_DEMO:
+                    assert shown["empty"].startswith(EMPTY_ON_DEMO[card]), (card, shown)
+                else:
+                    assert shown["empty"] is None and (shown["chart"] or shown["html"]), \
+                        (card, shown)
         else:
             assert page.locator("#data-dictionary details").count() >= 5
         assert problems == [], path

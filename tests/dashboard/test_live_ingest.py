@@ -8,25 +8,30 @@ the file; the query layer notices the new (inode, mtime) on the next request and
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
-from tests.dashboard.conftest import PROJECT, LiveServer
+from dashboard.app import create_app
+from schemas.settings import DEMO_DATA
+from tests.support import attune, wait_until
 
-ATTUNE = [sys.executable, "-m", "attune.cli"]
 PEOPLE = re.compile(r'"([\d,]+) people in [\d,]+ cohorts')
+NEW_DATA_WITHIN = 5.0  # seconds after the ingest returns
+READS_BEFORE = 10  # successful reads before the ingest starts
+READS_AFTER = 5  # further reads once the new data is seen
 
 
-def _ingest(paths: list[Path], db: Path, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([*ATTUNE, "ingest", *map(str, paths), "--db", str(db)], env=env,
-                          capture_output=True, text=True, timeout=300, cwd=PROJECT)
+def _ingest(folder: Path, db: Path) -> dict:
+    """Run `attune ingest FOLDER --db DB --json`; the summary, once it has loaded rows."""
+    result = attune("ingest", str(folder), "--db", str(db), "--json")
+    assert result.returncode in (0, 1), result.stderr  # 1: some demo rows deliberately set aside
+    summary = json.loads(result.stdout)
+    assert summary["exit_code"] == result.returncode and summary["totals"]["rows_loaded"] > 0
+    return summary
 
 
 def _headline_request(url: str) -> urllib.request.Request:
@@ -48,65 +53,69 @@ def _headline_request(url: str) -> urllib.request.Request:
                                   headers={"Content-Type": "application/json"})
 
 
-def test_ingest_while_serving(tmp_path):
-    from dashboard.app import create_app
-
+def test_ingest_while_serving(tmp_path, live_server):
     first, second = tmp_path / "first", tmp_path / "second"
-    shutil.copytree(PROJECT / "data" / "demo", first)
+    shutil.copytree(DEMO_DATA, first)
     second.mkdir()
     shutil.move(first / "responses" / "responses_2025.csv", second / "responses_2025.csv")
     db = tmp_path / "live.duckdb"
-    env = {**os.environ, "ATTUNE_KEY_FILE": str(tmp_path / "key"), "ATTUNE_DB": str(db)}
-    done = _ingest([first], db, env)
-    assert done.returncode in (0, 1), done.stderr  # 1: some demo rows deliberately set aside
+    _ingest(first, db)
 
     app = create_app(db, login_required=False)
     app.attune.db.snapshot()
-    with LiveServer(app) as server:
-        request = _headline_request(server.url)
-        results: list[tuple[float, int | str]] = []
-        stop = threading.Event()
+    server = live_server(app)
+    request = _headline_request(server.url)
+    # (when asked, when answered, people counted or the failure)
+    results: list[tuple[float, float, int | str]] = []
+    stop = threading.Event()
 
-        def reader():
-            while not stop.is_set():
-                try:
-                    with urllib.request.urlopen(request, timeout=60) as response:
-                        text = response.read().decode()
-                    match = PEOPLE.search(text)
-                    results.append((time.monotonic(),
-                                    int(match.group(1).replace(",", "")) if match
-                                    else f"no count in {text[:200]}"))
-                except Exception as error:  # noqa: BLE001 - every failure is recorded
-                    results.append((time.monotonic(), f"{type(error).__name__}: {error}"))
-                time.sleep(0.05)
+    def reader():
+        while not stop.is_set():
+            asked = time.monotonic()
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    text = response.read().decode()
+                match = PEOPLE.search(text)
+                results.append((asked, time.monotonic(),
+                                int(match.group(1).replace(",", "")) if match
+                                else f"no count in {text[:200]}"))
+            except Exception as error:  # noqa: BLE001 - every failure is recorded
+                results.append((asked, time.monotonic(), f"{type(error).__name__}: {error}"))
+            stop.wait(0.05)  # pace the requests; ends at once when told to stop
 
-        threads = [threading.Thread(target=reader) for _ in range(2)]
-        for t in threads:
-            t.start()
-        time.sleep(1.0)
-        before = [n for _, n in results if isinstance(n, int)]
-        assert before, results[:3]
-        n_before = before[-1]
-        loaded = _ingest([second], db, env)
+    def counts(asked_after: float = 0.0) -> list[int]:
+        """People counted by the reads asked after a moment, in the order they were answered."""
+        return [n for asked, _, n in list(results) if asked > asked_after and isinstance(n, int)]
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        wait_until(lambda: len(counts()) >= READS_BEFORE, timeout=60,
+                   message=f"{READS_BEFORE} reads before the ingest ({results[:3]})")
+        n_before = counts()[-1]
+        ingest_started = time.monotonic()
+        _ingest(second, db)
         ingest_returned = time.monotonic()
-        assert loaded.returncode in (0, 1), loaded.stderr
-        deadline = ingest_returned + 5.0
-        while time.monotonic() < deadline:
-            after = [n for at, n in results if at > ingest_returned and isinstance(n, int)]
-            if after and after[-1] > n_before:
-                break
-            time.sleep(0.1)
-        time.sleep(0.5)  # a few more reads on the new file
+        first_new = wait_until(
+            lambda: next((answered for _, answered, n in list(results)
+                          if answered > ingest_returned and isinstance(n, int) and n > n_before),
+                         None),
+            timeout=NEW_DATA_WITHIN, interval=0.02,
+            message=f"new data seen (n stayed {n_before})")
+        wait_until(lambda: len(counts(asked_after=first_new)) >= READS_AFTER, timeout=60,
+                   message="more reads on the new file")
+    finally:
         stop.set()
         for t in threads:
             t.join(timeout=60)
 
-    failures = [n for _, n in results if not isinstance(n, int)]
+    failures = [n for _, _, n in results if not isinstance(n, int)]
     assert failures == [], failures[:5]
-    during = [n for at, n in results if at <= ingest_returned]
-    assert len(during) >= 10 and set(during) <= {n_before, *[n for n in during if n > n_before]}
-    seen_new = [(at - ingest_returned, n) for at, n in results
-                if at > ingest_returned and n > n_before]
-    assert seen_new, f"new data not seen within 5 s (n stayed {n_before})"
-    assert seen_new[0][0] < 5.0
-    assert [n for at, n in results if at > ingest_returned + seen_new[0][0]][-1] > n_before
+    during = [n for _, answered, n in results if answered <= ingest_returned]
+    assert len(during) >= READS_BEFORE and all(n >= n_before for n in during)
+    assert any(ingest_started < answered <= ingest_returned for _, answered, _ in results), \
+        "no request was answered while the ingest ran"
+    assert first_new - ingest_returned < NEW_DATA_WITHIN
+    # once a read has seen the new file, every read asked after it sees it too
+    assert all(n > n_before for n in counts(asked_after=first_new)), "the new data went away"

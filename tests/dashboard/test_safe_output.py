@@ -11,8 +11,8 @@ import duckdb
 import plotly.graph_objects as go
 import pytest
 
-from dashboard.components import neutralise, render, safe_figure, to_csv
-from tests.dashboard.conftest import LiveServer, build_tiny_db
+from dashboard.app import create_app
+from dashboard.components import Chart, data_table, neutralise, render, safe_figure, to_csv
 
 XSS_PROGRAM = "<img src=x onerror=alert(1)>"
 XSS_CITATION = "**markdown** <b>x</b> [link](javascript:alert(2))"
@@ -51,21 +51,28 @@ def test_figure_strings_are_escaped_but_templates_kept():
 
 
 def test_ag_grid_renders_no_html():
-    from dashboard.components import data_table
-
     grid = data_table([("a", "A")], [{"a": XSS_PROGRAM}] * 80)
     assert grid.dangerously_allow_code is False
     assert all("cellRenderer" not in c for c in grid.columnDefs)
-    assert render("x", __import__("dashboard.components").components.Chart(title=XSS_PROGRAM))[0] \
-        == XSS_PROGRAM  # Dash children: rendered by React as text
+    # Dash children: rendered by React as text
+    assert render("x", Chart(title=XSS_PROGRAM))[0] == XSS_PROGRAM
 
 
-@pytest.fixture(scope="module")
-def hostile_app(tmp_path_factory):
-    from dashboard.app import create_app
+# Installed in every frame before its scripts run: each alert, confirm or prompt is recorded
+# in the frame's window.__dialogs instead of being shown.
+RECORD_DIALOGS = """
+window.__dialogs = [];
+for (const name of ["alert", "confirm", "prompt"]) {
+  window[name] = (message) => { window.__dialogs.push(`${name}: ${message}`); };
+}
+"""
+IMAGES_SETTLED = "() => Array.from(document.images).every((image) => image.complete)"
 
-    folder = tmp_path_factory.mktemp("xss")
-    db = build_tiny_db(folder / "x.duckdb", {("hr", "workshop"): 20, ("hr", "degree"): 15})
+
+@pytest.fixture
+def hostile_app(tiny_db_factory, live_server):
+    """The app on a database whose programme name and citation are HTML and Markdown."""
+    db = tiny_db_factory({("hr", "workshop"): 20, ("hr", "degree"): 15})
     con = duckdb.connect(str(db))
     con.execute("UPDATE programs SET name = ? WHERE program_id = 'P1'", [XSS_PROGRAM])
     con.execute("INSERT INTO evidence (study_id, citation, year, design, audience, format, "
@@ -77,14 +84,14 @@ def hostile_app(tmp_path_factory):
     con.close()
     app = create_app(db, login_required=False)
     app.attune.db.snapshot()
-    with LiveServer(app) as server:
-        yield server
+    return live_server(app)
 
 
 @pytest.mark.browser
 def test_hostile_names_render_literally_in_the_browser(hostile_app, page):
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.add_init_script(RECORD_DIALOGS)
     page.set_default_timeout(20_000)
     page.goto(hostile_app.url + "/evidence?scale=CONF")
     forest = page.locator("#card-evidence-forest")
@@ -97,7 +104,7 @@ def test_hostile_names_render_literally_in_the_browser(hostile_app, page):
     assert XSS_PROGRAM in svg_text
     assert "**markdown** <b>x</b>" in svg_text
     # tier list (html): the programme name as text
-    page.get_by_text(XSS_PROGRAM).first.wait_for()
+    page.locator("#card-evidence-tiers .tier-list").get_by_text(XSS_PROGRAM).wait_for()
     # the programme dropdown label is text too
     page.locator("#f-program").click()
     page.get_by_text(f"{XSS_PROGRAM} (P1)").first.wait_for()
@@ -108,15 +115,17 @@ def test_hostile_names_render_literally_in_the_browser(hostile_app, page):
     assert page.locator("#content b, #content strong", has_text="markdown").count() == 0
     assert page.locator(".js-plotly-plot b, .js-plotly-plot tspan[style*='bold']").filter(
         has_text="x").count() == 0
-    page.wait_for_timeout(500)
-    assert dialogs == []
+    # An injected <img onerror=...> runs once its image fails: wait until every image in
+    # every frame has loaded or failed, then read what each frame recorded.
+    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading]')")
+    recorded = []
+    for frame in page.frames:
+        frame.wait_for_function(IMAGES_SETTLED)
+        recorded += frame.evaluate("() => window.__dialogs || []")
+    assert recorded == [] and dialogs == []
 
 
 def test_figure_text_is_escaped_but_keeps_our_line_breaks():
-    import plotly.graph_objects as go
-
-    from dashboard.components import safe_figure
-
     figure = go.Figure(go.Heatmap(z=[[1]], text=[["g = 0.48<br>n = 79"]], y=["<img src=x onerror=alert(1)>"]))
     trace = safe_figure(figure)["data"][0]
     assert trace["text"] == [["g = 0.48<br>n = 79"]]
