@@ -1,0 +1,144 @@
+"""Helpers the test modules share; no tests live here, and no test module is imported.
+
+* ``attune(...)`` runs the ``attune`` command in a fresh process, as a user or a script would.
+* ``build_tiny_db(...)`` writes a database whose every statistic is known in closed form.
+* ``LiveServer`` serves a Dash app from a thread on a free local port.
+* ``wait_until(...)`` polls a condition until it holds or a deadline passes (no fixed sleeps).
+
+The fixtures built on them (``demo_db``, ``tiny_db_factory``, ``live_server``, ...) are in
+``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+from werkzeug.serving import make_server
+
+from etl.load import ensure_schema, refresh_views, store_instrument
+from schemas.instrument import parse_instrument
+
+PROJECT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
+
+
+def attune(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``attune ARGS...`` in a new process from the project folder and capture its output.
+
+    A wide terminal (``COLUMNS=200``) keeps rich from wrapping the lines tests look for."""
+    return subprocess.run(
+        [sys.executable, "-m", "attune.cli", *args],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(PROJECT), "COLUMNS": "200", **(env or {})},
+    )
+
+
+def wait_until(condition: Callable[[], T], *, timeout: float, interval: float = 0.05,
+               message: str = "condition") -> T:
+    """Call ``condition`` until it returns something truthy and return that; fail with
+    ``message`` once ``timeout`` seconds have passed without it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{message}: not reached within {timeout} s")
+        time.sleep(interval)
+
+
+TINY_INSTRUMENT = {"scales": [{
+    "id": "CONF", "name": "Confidence", "domain": "Confidence", "level": 2,
+    "items": ["CONF_01", "CONF_02"], "min": 1, "max": 5, "reverse": [],
+    "higher_is_better": True, "min_answered": 0.8, "reliability": 0.8}]}
+TINY_RESPONSE_COLUMNS = (
+    "participant_id, cohort_id, wave, completed_at, audience, items_missing_share, "
+    "flag_straightlining, flag_item_missingness, flag_speeding, run_id, source, source_row, "
+    "CONF_01, CONF_02, score_CONF, answered_CONF")
+INSERT_PROGRAM = "INSERT INTO programs VALUES (?, ?, ?, 'online', 10)"
+INSERT_COHORT = "INSERT INTO cohorts VALUES (?, ?, ?, ?, ?, ?, NULL)"
+INSERT_RESPONSE = (f"INSERT INTO responses ({TINY_RESPONSE_COLUMNS}) VALUES ("
+                   + ", ".join("?" * 16) + ")")
+INSERT_RUN = (
+    "INSERT INTO ingest_runs (run_id, source, kind, sha256, input_format, mapping_sha256, "
+    "rows_read, rows_loaded, rows_quarantined, rows_replaced, status, message, started_at, "
+    "finished_at) VALUES ('run1', 'tiny.csv', 'responses', NULL, 'canonical', NULL, ?, ?, 1, "
+    "0, 'partial', NULL, now(), now())")
+INSERT_QUARANTINED_ROW = (
+    "INSERT INTO quarantine VALUES ('run1', 'tiny.csv', 99, ['wave_is_allowed'], "
+    "'wave must be one of pre, post; got ''mid''', '{\"wave\": \"mid\"}', now())")
+
+
+def build_tiny_db(path: Path, groups: dict[tuple[str, str], int], *,
+                  followup: bool = False) -> Path:
+    """A database with one scale (CONF, 1-5, 2 items, reliability 0.8) and, per
+    (audience, program format) group, ``n`` participants answering pre and post.
+
+    Formats sorted give programmes P0, P1, ... in cohorts C0, C1, ...; even-numbered cohorts
+    belong to sponsor SP1 and have supervision, odd ones to SP2. Each participant i scores
+    pre = 2 + (i % 5) * 0.25 and post = pre + 0.5 + (i % 3) * 0.25, so every statistic is
+    known in closed form. One quarantined row (wave 'mid') comes with the run.
+    """
+    con = duckdb.connect(str(path))
+    ensure_schema(con)
+    store_instrument(con, parse_instrument(TINY_INSTRUMENT, source="test"))
+    formats = sorted({f for _, f in groups})
+    for k, f in enumerate(formats):
+        con.execute(INSERT_PROGRAM, [f"P{k}", f"Programme {f}", f])
+        con.execute(INSERT_COHORT, [f"C{k}", f"P{k}", "SP1" if k % 2 == 0 else "SP2",
+                                    dt.date(2024, 1 + k, 1), dt.date(2024, 1 + k, 20),
+                                    k % 2 == 0])
+    rows = []
+    waves = [("pre", 0), ("post", 1)] + ([("followup_3m", 2)] if followup else [])
+    for (audience, f), n in groups.items():
+        k = formats.index(f)
+        for i in range(n):
+            pid = f"{audience}-{f}-{i}"
+            pre = 2 + (i % 5) * 0.25
+            post = pre + 0.5 + (i % 3) * 0.25
+            values = {"pre": pre, "post": post, "followup_3m": post}
+            for wave, pos in waves:
+                score = values[wave]
+                day = dt.date(2024, 1 + k, 1) + dt.timedelta(days=30 * pos)
+                rows.append((pid, f"C{k}", wave, day, audience, 0.0, False, False, False,
+                             "run1", "tiny.csv", 2 + len(rows), score, score, score, 2))
+    con.executemany(INSERT_RESPONSE, rows)
+    con.execute(INSERT_RUN, [len(rows) + 1, len(rows)])
+    con.execute(INSERT_QUARANTINED_ROW)
+    refresh_views(con)
+    con.execute("CHECKPOINT")
+    con.close()
+    return path
+
+
+class LiveServer:
+    """A Dash app served from a daemon thread at ``self.url`` (a free port on 127.0.0.1),
+    as a browser or a second process reaches it; a context manager that stops it on exit."""
+
+    def __init__(self, app):
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app.server, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.thread.join(timeout=10)
