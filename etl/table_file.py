@@ -23,7 +23,7 @@ from etl.validate import Validated, check_columns, schema_failures, split
 from schemas.rules import failures
 from schemas.specs import EVIDENCE, TableSpec
 from schemas.tables import EvidenceModel
-from stats.meta import to_yi_vi
+from stats.meta import study_effect_size
 
 # What a table stores beyond its file (evidence: the effect sizes), and the failures of that.
 Complete = Callable[[pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]]
@@ -68,10 +68,10 @@ def validate_table_file(
 
 def effect_sizes(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The evidence rows with yi and vi worked out from what each study reports
-    (stats.meta.to_yi_vi) and synthetic blank as false, and a failure of effect_size_is_given
-    for each row that gives neither."""
+    (stats.meta.study_effect_size) and synthetic blank as false, and a failure of
+    effect_size_is_given for each row that gives no usable effect size."""
     frame = frame.copy()
-    converted = [_effect_size(row) for row in frame.to_dict("records")]
+    converted = [study_effect_size(row) for row in frame.to_dict("records")]
     frame["yi"] = [pair[0] if pair else np.nan for pair in converted]
     frame["vi"] = [pair[1] if pair else np.nan for pair in converted]
     # (a file without the column has it as blank text: object dtype fills it without a cast)
@@ -82,16 +82,6 @@ def effect_sizes(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     no_effect = np.flatnonzero(frame["yi"].isna().to_numpy() | frame["vi"].isna().to_numpy())
     return frame, failures(no_effect, "effect_size_is_given")
-
-
-def _effect_size(row: dict) -> tuple[float, float] | None:
-    """``to_yi_vi`` of one evidence row, whose g interval columns are ``g_ci_low`` and
-    ``g_ci_high``; an interval whose ends are the wrong way round gives no effect size."""
-    row = {**row, "ci_low": row.get("g_ci_low"), "ci_high": row.get("g_ci_high")}
-    try:
-        return to_yi_vi(row)
-    except ValueError:
-        return None
 
 
 def validate_evidence(source: str, data: bytes, drop: tuple[str, ...] = ()) -> TableFile:

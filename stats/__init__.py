@@ -20,6 +20,7 @@ from .meta import (
     meta_analysis,
     smcr_from_prepost,
     smd_from_ci,
+    study_effect_size,
     to_yi_vi,
 )
 from .multiplicity import benjamini_hochberg
@@ -69,6 +70,7 @@ __all__ = [
     "s_diff",
     "smcr_from_prepost",
     "smd_from_ci",
+    "study_effect_size",
     "to_yi_vi",
     "wilcoxon_p_from_ranks",
 ]

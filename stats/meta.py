@@ -303,3 +303,17 @@ def to_yi_vi(row: Mapping[str, Any]) -> tuple[float, float] | None:
             row["mean_pre"], row["mean_post"], row["sd_pre"], row["r"], row["n"]
         )
     return None
+
+
+def study_effect_size(row: Mapping[str, Any]) -> tuple[float, float] | None:
+    """``to_yi_vi`` of one row of the evidence table, whose g interval columns are
+    ``g_ci_low`` and ``g_ci_high``; None when the row gives no usable effect size (nothing
+    complete, an interval whose ends are the wrong way round, or a variance that is not a
+    positive finite number)."""
+    try:
+        pair = to_yi_vi({**row, "ci_low": row.get("g_ci_low"), "ci_high": row.get("g_ci_high")})
+    except ValueError:
+        return None
+    if pair is None or not (math.isfinite(pair[0]) and math.isfinite(pair[1])) or pair[1] <= 0:
+        return None
+    return pair

@@ -4,11 +4,10 @@ evidence tier of each programme's own data, and the gap map (where evidence is t
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
-from stats.meta import meta_analysis, to_yi_vi
+from stats.meta import meta_analysis, study_effect_size
 from stats.tiers import evidence_tier
 from warehouse.catalog import filter_options
 from warehouse.connection import Database, Query, cached_query
@@ -34,24 +33,13 @@ ORDER BY c.scale_id, c.audience
 LOCAL_DESIGN = "single_group_pre_post"  # every programme's own data: one group, pre and post
 
 
-def _effect_size(row: dict[str, Any]) -> tuple[float, float] | None:
-    """(yi, vi) of a study, or None when it has none that can be used."""
-    try:
-        pair = to_yi_vi({**row, "ci_low": row["g_ci_low"], "ci_high": row["g_ci_high"]})
-    except ValueError:  # e.g. a reported CI whose bounds are the wrong way round
-        return None
-    if pair is None or not (math.isfinite(pair[0]) and math.isfinite(pair[1])) or pair[1] <= 0:
-        return None
-    return pair
-
-
 def evidence(db: Database | Path | str) -> list[dict[str, Any]]:
     """The evidence library with (yi, vi) and a 95% CI per study (studies without them too)."""
 
     def compute(q: Query) -> list[dict[str, Any]]:
         out = []
         for row in q.fetch_dicts(SQL_EVIDENCE):
-            pair = _effect_size(row)
+            pair = study_effect_size(row)
             row = {k: clean(v) for k, v in row.items()}
             if pair is not None:
                 single = meta_analysis([pair[0]], [pair[1]], method="FE")

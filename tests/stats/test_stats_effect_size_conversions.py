@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from stats.meta import log_risk_ratio, smcr_from_prepost, smd_from_ci, to_yi_vi
+from stats.meta import (
+    log_risk_ratio,
+    smcr_from_prepost,
+    smd_from_ci,
+    study_effect_size,
+    to_yi_vi,
+)
 from stats.paired import hedges_j
 
 
@@ -64,3 +70,10 @@ def test_to_yi_vi_returns_none_when_no_set_of_inputs_is_complete():
     assert to_yi_vi({}) is None
     assert to_yi_vi({"yi": 0.3, "g": 0.4, "ci_low": 0.1, "mean_pre": 3, "sd_pre": 1}) is None
     assert to_yi_vi({"yi": "n/a", "vi": 0.1}) is None
+
+
+def test_study_effect_size_reads_the_evidence_tables_g_interval_and_refuses_a_reversed_one():
+    row = {"g": 0.42, "g_ci_low": 0.05, "g_ci_high": 0.79}
+    assert study_effect_size(row) == smd_from_ci(0.42, 0.05, 0.79)
+    assert study_effect_size({**row, "g_ci_low": 0.79, "g_ci_high": 0.05}) is None
+    assert study_effect_size({"g": 0.42}) is None
