@@ -128,6 +128,15 @@ def _noncentrality_ci(t_obs: float, df: float, level: float) -> tuple[float, flo
     return root(1 - alpha / 2, t_obs - z * spread), root(alpha / 2, t_obs + z * spread)
 
 
+def paired_t(n: int, mean_change: float, sd_change: float) -> tuple[float, float]:
+    """The paired t statistic and its two-sided p, from n pairs and the mean and SD of their
+    differences; NaN for both without spread (n < 2, or an SD that is 0 or not finite)."""
+    if n < 2 or not (sd_change > 0 and math.isfinite(sd_change)):
+        return NAN, NAN
+    t = mean_change / (sd_change / math.sqrt(n))  # Student 1908: mean diff / (SD diff / sqrt(n))
+    return t, 2 * t_sf(abs(t), float(n - 1))
+
+
 def paired_change_from_moments(
     n: int,
     mean_from: float | None,
@@ -161,8 +170,7 @@ def paired_change_from_moments(
         t_crit = t_ppf(0.5 + level / 2, df)
         # Student 1908: t interval for the mean of the paired differences
         ci_low, ci_high = mean_change - t_crit * se, mean_change + t_crit * se
-        t = mean_change / se  # Student 1908: paired t = mean diff / (SD diff / sqrt(n))
-        p = 2 * t_sf(abs(t), df)
+        t, p = paired_t(n, mean_change, sd_change)
         d_z = mean_change / sd_change  # Lakens 2013, eq. 6
         ncp_lo, ncp_hi = _noncentrality_ci(t, df, level)
         d_z_lo, d_z_hi = ncp_lo / math.sqrt(n), ncp_hi / math.sqrt(n)  # d_z = ncp / sqrt(n)

@@ -16,10 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from stats.distributions import t_sf
 from stats.meta import meta_analysis, smcr_from_prepost
 from stats.multiplicity import benjamini_hochberg
-from stats.paired import paired_change_from_moments
+from stats.paired import paired_change_from_moments, paired_t
 from warehouse.connection import Database, Query, cached_query
 from warehouse.disclosure import (
     SUPPRESSION_COMPLEMENTARY,
@@ -231,13 +230,11 @@ def _family_sums(q: Query, wave_from: str, waves_to: tuple[str, ...], by: tuple[
 
 
 def _paired_p(row: dict[str, Any]) -> float | None:
-    """The paired t test's two-sided p of one group's sums, computed as ``stats.paired``
-    does (without its intervals, which the family does not need); None without spread."""
+    """The paired t test's two-sided p of one group's sums (``stats.paired.paired_t``,
+    without the intervals the family does not need); None without spread."""
     n, mean_f, mean_t, _, _, sd_c = _moments(row)
-    if n < 2 or not (sd_c > 0 and math.isfinite(sd_c)):
-        return None
-    t = (mean_t - mean_f) / (sd_c / math.sqrt(n))  # Student 1908: mean diff / (SD / sqrt(n))
-    return 2 * t_sf(abs(t), n - 1)
+    _, p = paired_t(n, mean_t - mean_f, sd_c)
+    return None if math.isnan(p) else p
 
 
 def _group_key(scale_id: str, row: dict[str, Any], by: tuple[str, ...],
