@@ -42,8 +42,10 @@ DELIVERIES: dict[str, str] = {
 }
 
 # Study designs of the evidence table, with the words the evidence page uses for them.
+# Every programme's own outcome data is the first: one group, measured before and after.
+SINGLE_GROUP_PRE_POST = "single_group_pre_post"
 EVIDENCE_DESIGNS: dict[str, str] = {
-    "single_group_pre_post": "single-group pre/post",
+    SINGLE_GROUP_PRE_POST: "single-group pre/post",
     "comparison_group": "comparison group",
     "randomised": "randomised",
 }

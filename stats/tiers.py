@@ -16,11 +16,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-DESIGNS = {
-    "single_group_pre_post": "single-group pre/post",
-    "comparison_group": "comparison group",
-    "randomised": "randomised",
-}
+from schemas.contract import EVIDENCE_DESIGNS as DESIGNS
 
 # Why each design cannot reach higher, shown when it limits the tier.
 _DESIGN_CAPS = {

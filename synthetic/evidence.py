@@ -7,19 +7,18 @@ import math
 import numpy as np
 import pandas as pd
 
-from schemas.contract import AUDIENCES, FORMATS
+from schemas.contract import AUDIENCES, FORMATS, SINGLE_GROUP_PRE_POST
 from synthetic.world import World
 
 AUDIENCE_IDS: tuple[str, ...] = tuple(AUDIENCES)
 FORMAT_IDS: tuple[str, ...] = tuple(FORMATS)
-SINGLE_GROUP_DESIGN = "single_group_pre_post"
 
 
 def sampling_variance_base(design: str, n: int) -> float:
     """Large-sample variance of a standardised mean difference before its yi^2 term: 1/n for a
     pre-post design with r = 0.5, 4/n for two equal groups (Borenstein et al. 2009, eq. 4.20
     and 4.28)."""
-    return 1 / n if design == SINGLE_GROUP_DESIGN else 4 / n
+    return 1 / n if design == SINGLE_GROUP_PRE_POST else 4 / n
 
 
 def make_evidence(rng: np.random.Generator, world: World) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from schemas.contract import SINGLE_GROUP_PRE_POST
 from stats.meta import meta_analysis, study_effect_size
 from stats.tiers import evidence_tier
 from warehouse.catalog import filter_options
@@ -30,7 +31,6 @@ WHERE c.wave_from = 'pre' AND c.wave_to = 'post' AND {where}
 GROUP BY ALL
 ORDER BY c.scale_id, c.audience
 """
-LOCAL_DESIGN = "single_group_pre_post"  # every programme's own data: one group, pre and post
 
 
 def evidence(db: Database | Path | str) -> list[dict[str, Any]]:
@@ -124,7 +124,7 @@ def _program_evidence(q: Query, scale_id: str) -> list[dict[str, Any]]:
              if r["program"] == program and not r["suppressed"]),
             default=None,
         )
-        tier = evidence_tier(LOCAL_DESIGN, row["n_pairs"], attrition, longest)
+        tier = evidence_tier(SINGLE_GROUP_PRE_POST, row["n_pairs"], attrition, longest)
         out.append({**base, **row, "attrition_pct": attrition, "followup_months": longest,
                     "tier": tier.tier, "tier_label": tier.label,
                     "reasons": list(tier.reasons), "suppressed": False})
@@ -159,7 +159,7 @@ def _gap_map(q: Query) -> list[dict[str, Any]]:
     for i, row in enumerate(rows):
         if i in hidden:
             continue
-        tier = evidence_tier(LOCAL_DESIGN, row["n"], None, None)
+        tier = evidence_tier(SINGLE_GROUP_PRE_POST, row["n"], None, None)
         out.append({"audience": row["audience"], "domain": domains.get(row["scale_id"]),
                     "source": "Our cohorts", "count": row["cohorts"], "n": row["n"],
                     "tier": tier.tier, "tier_label": tier.label})

@@ -14,7 +14,8 @@ from importlib import resources
 
 import duckdb
 
-IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+from schemas.contract import IDENTIFIER
+
 _MACRO = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\s+MACRO\b", re.IGNORECASE)
 
 
