@@ -53,7 +53,9 @@ SHORT_WAVE = {"pre": "pre", "post": "post", "followup_3m": "3 m", "followup_6m":
 DIMENSION_LABELS = {"audience": "Audience", "format": "Format", "delivery": "Delivery",
                     "sponsor": "Sponsor", "program": "Programme", "supervision": "Supervision",
                     "cohort_quarter": "Cohort start quarter", "wave_to": "Wave"}
-SUPPRESSED_TEXT = "fewer than {m}"
+# What a hidden figure says: never why it is hidden (a small group, or one that would give a
+# small group away), which would itself tell something (docs/security.md).
+SUPPRESSED_TEXT = "not shown"
 
 
 def colour_for(dimension: str, value: Any) -> str:
@@ -99,7 +101,7 @@ def fmt_ci(low: float | None, high: float | None, digits: int = 2) -> str:
 
 
 def fmt_n(n: int | None, min_cell: int) -> str:
-    return f"fewer than {min_cell}" if n is None else f"{n:,}"
+    return SUPPRESSED_TEXT if n is None else f"{n:,}"
 
 
 def figure_layout(fig: Figure, *, height: int = 420, legend: bool = True) -> Figure:

@@ -6,11 +6,12 @@ XDG base directories, as for any command-line tool:
 * data (the database, the accounts file and its session key) in ``user_data_dir()``:
   ``$XDG_DATA_HOME/attune``, else ``~/.local/share/attune``;
 * configuration that must outlive the data (the pseudonymisation key, see
-  ``etl.privacy``) in ``user_config_dir()``: ``$XDG_CONFIG_HOME/attune``, else
+  ``etl.privacy``, and the disclosure-control key, see ``warehouse.cell_key``) in
+  ``user_config_dir()``: ``$XDG_CONFIG_HOME/attune``, else
   ``~/.config/attune``.
 
 Each file can be put elsewhere with its environment variable (``$ATTUNE_DB``,
-``$ATTUNE_AUTH_DB``, ``$ATTUNE_KEY_FILE``) or the commands' options. What ships with the
+``$ATTUNE_AUTH_DB``, ``$ATTUNE_KEY_FILE``, ``$ATTUNE_DISCLOSURE_KEY_FILE``) or the commands' options. What ships with the
 package (the demo data) is read from the installed package.
 """
 
@@ -53,6 +54,13 @@ def default_db_path() -> Path:
 def default_auth_path() -> Path:
     """`$ATTUNE_AUTH_DB`, else `attune-auth.sqlite` in the user's data directory."""
     return Path(os.environ.get("ATTUNE_AUTH_DB") or user_data_dir() / "attune-auth.sqlite")
+
+
+def disclosure_key_path() -> Path:
+    """`$ATTUNE_DISCLOSURE_KEY_FILE`, else `disclosure.key` in the user's configuration
+    directory: the key published figures are perturbed with (``warehouse.cell_key``)."""
+    value = os.environ.get("ATTUNE_DISCLOSURE_KEY_FILE")
+    return Path(value) if value else user_config_dir() / "disclosure.key"
 
 
 def min_cell_size() -> int:

@@ -35,6 +35,7 @@ import duckdb
 
 from schemas import settings
 from schemas.sql_text import sql_string
+from warehouse.cell_key import load_or_create_key
 from warehouse.disclosure import cell_floor
 from warehouse.errors import CannotShow, DatabaseUnavailable
 from warehouse.filters import Filters
@@ -171,6 +172,7 @@ class Database:
             waves = read_waves(con)
             snap = Snapshot(identity=identity, con=con, waves=waves, cutoff=read_cutoff(con))
             snap.scales = build_summaries(con, waves, snap.cutoff,
+                                          disclosure_key=load_or_create_key(),
                                           changes_only=self.changes_only)
             lock_down(con, memory_limit=self.memory_limit, threads=self.threads)
         except duckdb.Error as error:

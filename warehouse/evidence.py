@@ -4,6 +4,7 @@ evidence tier of each programme's own data, and the gap map (where evidence is t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from schemas.contract import SINGLE_GROUP_PRE_POST
 from stats.meta import meta_analysis, study_effect_size
 from stats.tiers import evidence_tier
 from warehouse.catalog import filter_options
+from warehouse.cell_key import ROUNDING, cell_key, perturbed_count
 from warehouse.connection import Database, Query, cached_query
 from warehouse.disclosure import complementary_suppression, small_cells
 from warehouse.errors import CannotShow
@@ -25,7 +27,8 @@ SELECT study_id, citation, year, design, audience, format, outcome_domain, n, yi
 FROM attune.evidence ORDER BY outcome_domain, year, study_id
 """
 SQL_COHORT_CELLS = """
-SELECT c.audience, c.scale_id, count(DISTINCT c.cidx) AS cohorts, sum(c.n)::BIGINT AS n
+SELECT c.audience, c.scale_id, count(DISTINCT c.cidx) AS cohorts, sum(c.n)::BIGINT AS n,
+       sum(c.k)::BIGINT AS k
 FROM memory.pair_cube AS c JOIN memory.cohort_dim AS d USING (cidx)
 WHERE c.wave_from = 'pre' AND c.wave_to = 'post' AND {where}
 GROUP BY ALL
@@ -91,6 +94,10 @@ def program_evidence(
     answered pre and were due a post survey but did not answer it. The follow-up length is the
     longest follow-up wave with at least ``min_cell_size`` matched pre->follow-up pairs.
     Programmes with fewer matched pairs than the cell size are suppressed (tier not shown).
+
+    The tier is decided on the exact figures (matched pairs, attrition, follow-up), even where
+    the attrition shown is hidden (None) or published with noise: a hidden figure is not
+    shown, never read as "not reported". Only the tier is published.
     """
     return cached_query(db, "program_evidence", (scale_id,),
                         lambda q: _program_evidence(q, scale_id), filters=filters,
@@ -99,13 +106,20 @@ def program_evidence(
 
 def _program_evidence(q: Query, scale_id: str) -> list[dict[str, Any]]:
     database, filters, floor = q.database, q.filters, q.floor
+    exact = replace(filters, published=False)  # for the tier only: never shown
     changes = group_change(database, scale_id=scale_id, by=("program",), filters=filters,
                            min_cell_size=floor, p_adj=False)
+    pairs = {r["program"]: r["n_pairs"] for r in pair_counts(
+        database, scale_id=scale_id, by=("program",), filters=exact, min_cell_size=floor,
+        complementary=False)}
     followups = [w for w, _, m in q.snap.waves if m]
     long = pair_counts(database, scale_id=scale_id, wave_to=tuple(followups) or ("post",),
-                       by=("program", "wave_to"), filters=filters, min_cell_size=floor)
+                       by=("program", "wave_to"), filters=exact, min_cell_size=floor,
+                       complementary=False)
     retention = {r["program"]: r for r in people(database, by=("program",), filters=filters,
                                                   min_cell_size=floor)}
+    exact_retention = {r["program"]: r for r in people(database, by=("program",),
+                                                        filters=exact, min_cell_size=1)}
     months = {w: m for w, _, m in q.snap.waves}
     names = filter_options(database)["programs"]
     out = []
@@ -116,19 +130,29 @@ def _program_evidence(q: Query, scale_id: str) -> list[dict[str, Any]]:
             out.append({**base, "suppressed": True, "tier": None, "tier_label": None,
                         "reasons": [], "n_pairs": None})
             continue
-        kept = retention.get(program, {})
-        due, answered = kept.get("n_pre_eligible_post"), kept.get("n_retained_post")
-        attrition = 100.0 * (1 - answered / due) if due and answered is not None else None
+        attrition = _attrition_pct(retention.get(program, {}))
+        if attrition is not None and filters.published:
+            attrition = round(attrition, ROUNDING["attrition_pct"])
         longest = max(
             (months[r["wave_to"]] for r in long
              if r["program"] == program and not r["suppressed"]),
             default=None,
         )
-        tier = evidence_tier(SINGLE_GROUP_PRE_POST, row["n_pairs"], attrition, longest)
+        tier = evidence_tier(SINGLE_GROUP_PRE_POST, pairs[program],
+                             _attrition_pct(exact_retention.get(program, {})), longest)
         out.append({**base, **row, "attrition_pct": attrition, "followup_months": longest,
                     "tier": tier.tier, "tier_label": tier.label,
                     "reasons": list(tier.reasons), "suppressed": False})
     return out
+
+
+def _attrition_pct(kept: dict[str, Any]) -> float | None:
+    """The share (%) of people due a post survey who did not answer it; None when either
+    count is hidden."""
+    due, answered = kept.get("n_pre_eligible_post"), kept.get("n_retained_post")
+    if not due or answered is None:
+        return None
+    return 100.0 * (1 - min(answered, due) / due)
 
 
 def gap_map(
@@ -159,9 +183,10 @@ def _gap_map(q: Query) -> list[dict[str, Any]]:
     for i, row in enumerate(rows):
         if i in hidden:
             continue
-        tier = evidence_tier(SINGLE_GROUP_PRE_POST, row["n"], None, None)
+        tier = evidence_tier(SINGLE_GROUP_PRE_POST, row["n"], None, None)  # exact n
+        n = perturbed_count(row["n"], cell_key(row["k"])) if q.filters.published else row["n"]
         out.append({"audience": row["audience"], "domain": domains.get(row["scale_id"]),
-                    "source": "Our cohorts", "count": row["cohorts"], "n": row["n"],
+                    "source": "Our cohorts", "count": row["cohorts"], "n": n,
                     "tier": tier.tier, "tier_label": tier.label})
     cells: dict[tuple, list[dict]] = {}
     for study in evidence(q.database):

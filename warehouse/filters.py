@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any
 
 from schemas.contract import AUDIENCES, DELIVERIES, FORMATS, WAVES
+from warehouse.cell_key import published_threshold
 
 Options = Mapping[str, Any]  # what warehouse.catalog.filter_options returns
 
@@ -225,6 +226,8 @@ def _describe(self) -> str:
     """The filters in words, for chart footers and printed pages."""
     parts = []
     for f in fields(self):
+        if f.name == "published":
+            continue
         value = getattr(self, f.name)
         if value in ((), None):
             continue
@@ -238,15 +241,20 @@ def _describe(self) -> str:
     return "; ".join(parts) if parts else "no filters (all cohorts)"
 
 
-# What the user selected, one field per filter of FILTER_SPECS. Empty tuples and None mean
-# "no restriction".
+# What the user selected, one field per filter of FILTER_SPECS (empty tuples and None mean
+# "no restriction"), and whether the figures are published: computed for someone outside the
+# trusted roles (a sponsor, a report, a share link), so that disclosure control applies
+# (warehouse.cell_key). Results are cached per Filters, so published and exact figures never
+# mix.
 Filters = make_dataclass(
     "Filters",
-    [(name, _field_type(spec), field(default=() if spec.kind == MULTI else None))
-     for spec in DATA_FILTERS for name in spec.field_names],
+    [*((name, _field_type(spec), field(default=() if spec.kind == MULTI else None))
+       for spec in DATA_FILTERS for name in spec.field_names),
+     ("published", bool, field(default=False))],
     frozen=True,
     namespace={"__post_init__": _normalise, "describe": _describe,
-               "__doc__": "What the user selected. Empty tuples and None mean no restriction.",
+               "__doc__": "What the user selected (empty tuples and None mean no "
+                          "restriction), and whether the figures are published.",
                "__module__": __name__},
 )
 
@@ -264,10 +272,12 @@ def clean_state(sent: Mapping[str, Any], options: Options) -> dict[str, Any]:
 
 
 def filters_from_state(state: Mapping[str, Any], options: Options,
-                       scope: SponsorScope | None = None) -> Filters:
+                       scope: SponsorScope | None = None, *, published: bool = False
+                       ) -> Filters:
     """The ``Filters`` of a state sent by the browser, cleaned against ``options`` (every
     filter value in the database). With a sponsor's ``scope``, each filter's sponsor
-    restriction is applied: this is the one place the sponsor scope reaches the data."""
+    restriction is applied: this is the one place the sponsor scope reaches the data. A
+    sponsor's figures are always ``published`` (disclosure control applies)."""
     cleaned = clean_state(state, options)
     if scope is not None:
         for spec in DATA_FILTERS:
@@ -275,13 +285,14 @@ def filters_from_state(state: Mapping[str, Any], options: Options,
                 cleaned[spec.name] = spec.for_sponsor(cleaned[spec.name], scope)
     values = [v for spec in DATA_FILTERS for v in spec.filter_values(cleaned)]
     names = [name for spec in DATA_FILTERS for name in spec.field_names]
-    return Filters(**dict(zip(names, values, strict=True)))
+    return Filters(**dict(zip(names, values, strict=True)),
+                   published=published or scope is not None)
 
 
 def scope_options(options: Options, scope: SponsorScope) -> dict[str, Any]:
     """The filter choices a sponsor may see: each filter's choices cut to what its sponsor
     restriction lets through, no date bounds (they are drawn from every sponsor's cohorts),
-    and no snapshot cutoff."""
+    no snapshot cutoff, and no pooled figures of the scales beyond their rounded threshold."""
     scoped = dict(options)
     for spec in DATA_FILTERS:
         if spec.for_sponsor is not None:
@@ -293,6 +304,11 @@ def scope_options(options: Options, scope: SponsorScope) -> dict[str, Any]:
             scoped.update(dict.fromkeys(spec.bounds))
     scoped["program_sponsors"] = {p: [scope.sponsor] for p in scoped.get("programs", {})}
     scoped["cutoff"] = None
+    # The scales' pre-training SD and threshold are drawn from every sponsor's cohorts.
+    scoped["scales"] = [
+        {**s, "sd_pre": None, "reliable_threshold": published_threshold(
+            s.get("reliable_threshold"))}
+        for s in options.get("scales", [])]
     return scoped
 
 

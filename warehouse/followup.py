@@ -14,20 +14,27 @@ from pathlib import Path
 from typing import Any
 
 from stats.attrition import attrition_bias_from_moments
+from warehouse.cell_key import (
+    ROUNDING,
+    cell_key,
+    perturbed_count,
+    protect_moments,
+    round_published,
+)
 from warehouse.connection import Database, Query, cached_query
 from warehouse.disclosure import complementary_suppression
 from warehouse.filters import Filters, group_clause, groups_sort_key, where_clause
 from warehouse.numbers import clean
 
 SQL_PEOPLE = """
-SELECT {group_select} c.mask, d.eligible_mask, sum(c.n)::BIGINT AS n
+SELECT {group_select} c.mask, d.eligible_mask, sum(c.n)::BIGINT AS n, sum(c.k)::BIGINT AS k
 FROM memory.people_cube AS c JOIN memory.cohort_dim AS d USING (cidx)
 WHERE {where}
 GROUP BY ALL
 """
 SQL_BASELINE = """
 SELECT {group_select} ((c.scored_mask & ?) <> 0) AS completer,
-       sum(c.n)::BIGINT AS n, sum(c.s) AS s, sum(c.ss) AS ss
+       sum(c.n)::BIGINT AS n, sum(c.s) AS s, sum(c.ss) AS ss, sum(c.k)::BIGINT AS k
 FROM memory.baseline_cube AS c JOIN memory.cohort_dim AS d USING (cidx)
 WHERE c.scale_id = ? AND (d.eligible_mask & ?) <> 0 AND {where}
 GROUP BY ALL
@@ -62,21 +69,17 @@ def _people(q: Query, by: tuple[str, ...]) -> list[dict[str, Any]]:
     where, params = where_clause(q.filters)
     rows = q.fetch_dicts(SQL_PEOPLE.format(group_select=select, where=where), params)
     groups: dict[tuple, dict[str, Any]] = {}
+    keys: dict[tuple, dict[str, int]] = {}  # the record-key sums of the same sets of people
     for row in rows:
         k = tuple(row[b] for b in by)
         g = groups.setdefault(k, {"n_people": 0, **{f"n_{w}": 0 for w, _, _ in waves},
                                   **{f"n_pre_eligible_{w}": 0 for w, _, _ in waves},
                                   **{f"n_retained_{w}": 0 for w, _, _ in waves}})
+        ks = keys.setdefault(k, dict.fromkeys(g, 0))
         n, mask, eligible = row["n"], row["mask"], row["eligible_mask"]
-        g["n_people"] += n
-        for wave, pos, _ in waves:
-            bit = 1 << pos
-            if mask & bit:
-                g[f"n_{wave}"] += n
-            if mask & 1 and eligible & bit:
-                g[f"n_pre_eligible_{wave}"] += n
-                if mask & bit:
-                    g[f"n_retained_{wave}"] += n
+        for name in _fields_of(waves, mask, eligible):
+            g[name] += n
+            ks[name] += row["k"]
     order = sorted(groups, key=groups_sort_key)
     gs = [groups[k] for k in order]
     floor = q.floor
@@ -104,15 +107,33 @@ def _people(q: Query, by: tuple[str, ...]) -> list[dict[str, Any]]:
         row["suppressed"] = False
         for name, value in g.items():
             small = i in hidden_fields[name]
+            if not small and q.filters.published:
+                value = perturbed_count(value, cell_key(keys[k][name]))
             row[name] = None if small else value
             row[f"suppressed_{name}"] = small
         for wave, _, _ in waves:
             base, kept = row[f"n_pre_eligible_{wave}"], row[f"n_retained_{wave}"]
+            pct = 100.0 * min(kept, base) / base if base and kept is not None else None
             row[f"pct_retained_{wave}"] = (
-                100.0 * kept / base if base and kept is not None else None
-            )
+                round(pct, ROUNDING["attrition_pct"]) if pct is not None and q.filters.published
+                else pct)
         out.append(row)
     return out
+
+
+def _fields_of(waves, mask: int, eligible: int) -> list[str]:
+    """The counts of ``_people`` a person with this mask of waves answered (in a cohort
+    with this mask of waves due) is counted in."""
+    names = ["n_people"]
+    for wave, pos, _ in waves:
+        bit = 1 << pos
+        if mask & bit:
+            names.append(f"n_{wave}")
+        if mask & 1 and eligible & bit:
+            names.append(f"n_pre_eligible_{wave}")
+            if mask & bit:
+                names.append(f"n_retained_{wave}")
+    return names
 
 
 def attrition_bias(
@@ -168,12 +189,19 @@ def _attrition(q: Query, scale_id: str, wave_to: str, by: tuple[str, ...]
         if i in hidden:
             out.append({**keys, **{name: None for name in ATTRITION_KEYS}, "suppressed": True})
             continue
-        m1, m2 = comp["s"] / n1, drop["s"] / n2
-        sd1, sd2 = _sd(n1, comp["s"], comp["ss"]), _sd(n2, drop["s"], drop["ss"])
+        s1, ss1, s2, ss2 = comp["s"], comp["ss"], drop["s"], drop["ss"]
+        if q.filters.published:
+            # the completers' baseline is the same set and score as the pre mean of their
+            # matched pairs: the same stream gives it the same noise there and here
+            step = 1.0 / max(q.scale(scale_id).n_items, 1)
+            n1, s1, ss1 = protect_moments(n1, s1, ss1, comp["k"], (scale_id, "pre"), step)
+            n2, s2, ss2 = protect_moments(n2, s2, ss2, drop["k"], (scale_id, "pre"), step)
+        m1, m2 = s1 / n1, s2 / n2
+        sd1, sd2 = _sd(n1, s1, ss1), _sd(n2, s2, ss2)
         res = attrition_bias_from_moments(n1, m1, sd1, n2, m2, sd2)
-        out.append({**keys, "n_completers": n1, "n_dropouts": n2, "mean_completers": m1,
-                    "mean_dropouts": m2, "sd_completers": sd1, "sd_dropouts": sd2,
-                    "attrition_pct": 100.0 * n2 / (n1 + n2),
-                    **{k2: clean(v) for k2, v in res.as_dict().items()},
-                    "suppressed": False})
+        row = {**keys, "n_completers": n1, "n_dropouts": n2, "mean_completers": m1,
+               "mean_dropouts": m2, "sd_completers": sd1, "sd_dropouts": sd2,
+               "attrition_pct": 100.0 * n2 / (n1 + n2),
+               **{k2: clean(v) for k2, v in res.as_dict().items()}, "suppressed": False}
+        out.append(round_published(row) if q.filters.published else row)
     return out

@@ -19,6 +19,14 @@ from typing import Any
 from stats.meta import meta_analysis, smcr_from_prepost
 from stats.multiplicity import benjamini_hochberg
 from stats.paired import paired_change_from_moments, paired_t
+from warehouse.cell_key import (
+    Stream,
+    cell_key,
+    perturbed_count,
+    protect_pair_row,
+    published_threshold,
+    round_published,
+)
 from warehouse.connection import Database, Query, cached_query
 from warehouse.disclosure import (
     SUPPRESSION_COMPLEMENTARY,
@@ -34,7 +42,7 @@ from warehouse.summaries import HIST_BIN_WIDTH, ScaleInfo
 # {group_select}/{group_by}/{where} come from the whitelists of warehouse.filters.
 SQL_PAIR_GROUPS = """
 SELECT {group_select}
-       sum(c.n)::BIGINT AS n, sum(c.s_f) AS s_f, sum(c.s_t) AS s_t,
+       sum(c.n)::BIGINT AS n, sum(c.k)::BIGINT AS k, sum(c.s_f) AS s_f, sum(c.s_t) AS s_t,
        sum(c.ss_f) AS ss_f, sum(c.ss_t) AS ss_t, sum(c.s_c) AS s_c, sum(c.ss_c) AS ss_c,
        sum(c.n_improved)::BIGINT AS n_improved, sum(c.n_deteriorated)::BIGINT AS n_deteriorated
 FROM memory.pair_cube AS c JOIN memory.cohort_dim AS d USING (cidx)
@@ -43,7 +51,7 @@ GROUP BY {group_by}
 """
 SCALE_ONE, SCALE_EVERY = "c.scale_id = ?", "TRUE"  # {scales}: one scale, or every scale
 SQL_HIST = """
-SELECT c.bin, sum(c.n)::BIGINT AS n
+SELECT c.bin, sum(c.n)::BIGINT AS n, sum(c.k)::BIGINT AS k
 FROM memory.hist_cube AS c JOIN memory.cohort_dim AS d USING (cidx)
 WHERE c.scale_id = ? AND c.wave_from = ? AND c.wave_to = ? AND {where}
 GROUP BY c.bin ORDER BY c.bin
@@ -117,11 +125,14 @@ def _change_stats(row: dict[str, Any], info: ScaleInfo) -> dict[str, Any]:
     return out
 
 
-def _suppressed(keys: dict[str, Any], small: bool = True) -> dict[str, Any]:
+def _suppressed(keys: dict[str, Any], small: bool | None = True) -> dict[str, Any]:
+    """A hidden group: every statistic None. ``suppression`` says why for the trusted
+    roles (``small`` or ``complementary``); published figures never say why (None)."""
     row = dict(keys)
     row.update({k: None for k in STAT_KEYS})
     row["suppressed"] = True
-    row["suppression"] = SUPPRESSION_PRIMARY if small else SUPPRESSION_COMPLEMENTARY
+    row["suppression"] = (None if small is None
+                          else SUPPRESSION_PRIMARY if small else SUPPRESSION_COMPLEMENTARY)
     return row
 
 
@@ -153,20 +164,33 @@ def _pair_rows(q: Query, scale_id: str | None, wave_from: str, waves_to: tuple[s
     return out
 
 
-def _disclosed(rows: list[dict[str, Any]], by: tuple[str, ...], floor: int,
-               complementary: bool) -> tuple[list[dict[str, Any]], set[int], set[int]]:
+def _disclosed(q: Query, scale_id: str, rows: list[dict[str, Any]], by: tuple[str, ...],
+               complementary: bool, wave_from: str, waves_to: tuple[str, ...]
+               ) -> tuple[list[dict[str, Any]], set[int], set[int]]:
     """One scale's groups in a fixed order (so suppression hides the same groups on every
     request), with the positions of the small groups and of every hidden one (the small
-    ones, plus those ``complementary_suppression`` hides to protect them)."""
+    ones, plus those ``complementary_suppression`` hides to protect them). Which groups to
+    hide is decided on the exact counts; published figures then have the shown groups' sums
+    replaced by their protected ones (``warehouse.cell_key``), so every statistic computed
+    from them (the family's p values too) is a published one."""
     rows = sorted(rows, key=lambda r: groups_sort_key(r.get(b) for b in by))
-    small = small_cells((r["n"] for r in rows), floor)
+    small = small_cells((r["n"] for r in rows), q.floor)
     hidden = small
     if complementary:
         hidden = complementary_suppression(
             [tuple(r[b] for b in by) for r in rows], [(int(r["n"]),) for r in rows],
-            by, small, floor,
+            by, small, q.floor,
         )
+    if q.filters.published:
+        step = 1.0 / max(q.scale(scale_id).n_items, 1)
+        rows = [row if i in hidden else protect_pair_row(row, _stream(
+                    scale_id, wave_from, row["wave_to"] if "wave_to" in by else waves_to), step)
+                for i, row in enumerate(rows)]
     return rows, small, hidden
+
+
+def _stream(scale_id: str, wave_from: str, wave_to: str | tuple[str, ...]) -> Stream:
+    return Stream(scale_id, wave_from, wave_to if isinstance(wave_to, str) else "+".join(wave_to))
 
 
 def _with_stats(q: Query, scale_id: str, disclosed: tuple[list[dict[str, Any]], set[int], set[int]],
@@ -183,9 +207,12 @@ def _with_stats(q: Query, scale_id: str, disclosed: tuple[list[dict[str, Any]], 
         if "wave_to" not in by:
             keys["wave_to"] = waves_to[0]
         if i in hidden:
-            out.append(_suppressed(keys, i in small))
+            out.append(_suppressed(keys, None if q.filters.published else i in small))
             continue
         stats = _change_stats(row, info)
+        if q.filters.published:
+            stats = round_published(stats)
+            stats["reliable_threshold"] = published_threshold(info.threshold)
         out.append({**keys, **stats, "p_adj": None, "suppressed": False, "suppression": None})
     return out
 
@@ -205,7 +232,7 @@ def _unadjusted(db: Database | Path | str, scale_id: str, wave_from: str,
             disclosed = family[scale_id]
         else:
             rows = _pair_rows(q, scale_id, wave_from, waves_to, by)[scale_id]
-            disclosed = _disclosed(rows, by, q.floor, complementary)
+            disclosed = _disclosed(q, scale_id, rows, by, complementary, wave_from, waves_to)
         return _with_stats(q, scale_id, disclosed, wave_from, waves_to, by)
 
     key = (scale_id, wave_from, waves_to, by, bool(complementary))
@@ -220,7 +247,7 @@ def _family_sums(q: Query, wave_from: str, waves_to: tuple[str, ...], by: tuple[
 
     def compute() -> dict[str, tuple[list[dict], set[int], set[int]]]:
         _check_waves(q, wave_from, waves_to)
-        return {scale_id: _disclosed(rows, by, q.floor, complementary)
+        return {scale_id: _disclosed(q, scale_id, rows, by, complementary, wave_from, waves_to)
                 for scale_id, rows in _pair_rows(q, None, wave_from, waves_to, by).items()}
 
     return q.shared("family_sums", (wave_from, waves_to, by, bool(complementary)), compute)
@@ -286,11 +313,13 @@ def family_p_adj(
 
 
 def _adjusted(rows: list[dict[str, Any]], adjusted: dict[tuple, float], by: tuple[str, ...],
-              waves_to: tuple[str, ...]) -> list[dict[str, Any]]:
+              waves_to: tuple[str, ...], published: bool) -> list[dict[str, Any]]:
     """``rows`` with the family's ``p_adj`` filled in."""
     for row in rows:
         if not row["suppressed"]:
             row["p_adj"] = adjusted.get(_group_key(row["scale_id"], row, by, waves_to))
+            if published:
+                row.update(round_published({"p_adj": row["p_adj"]}))
     return rows
 
 
@@ -317,7 +346,7 @@ def change_family(
         family = _family_sums(q, wave_from, waves_to, by, complementary)
         rows = [row for scale_id, disclosed in family.items()
                 for row in _with_stats(q, scale_id, disclosed, wave_from, waves_to, by)]
-        return _adjusted(rows, adjusted, by, waves_to)
+        return _adjusted(rows, adjusted, by, waves_to, q.filters.published)
 
     key = (wave_from, waves_to, by, bool(complementary))
     return cached_query(db, "change_family", key, compute, filters=filters,
@@ -374,7 +403,7 @@ def group_change(
         adjusted = family_p_adj(q.database, wave_from=wave_from, wave_to=waves_to, by=by,
                                 filters=q.filters, min_cell_size=q.floor,
                                 complementary=complementary)
-        return _adjusted(rows, adjusted, by, waves_to)
+        return _adjusted(rows, adjusted, by, waves_to, q.filters.published)
 
     key = (scale_id, wave_from, waves_to, by, bool(complementary))
     return cached_query(db, "group_change", key, compute, filters=filters,
@@ -402,8 +431,9 @@ def pair_counts(
 
     def compute(q: Query) -> list[dict[str, Any]]:
         q.scale(scale_id)
-        rows, _, hidden = _disclosed(_pair_rows(q, scale_id, wave_from, waves_to, by)[scale_id],
-                                     by, q.floor, complementary)
+        rows, _, hidden = _disclosed(q, scale_id,
+                                     _pair_rows(q, scale_id, wave_from, waves_to, by)[scale_id],
+                                     by, complementary, wave_from, waves_to)
         return [{**{b: row[b] for b in by}, "n_pairs": None if i in hidden else row["n"],
                  "suppressed": i in hidden} for i, row in enumerate(rows)]
 
@@ -431,20 +461,27 @@ def change_distribution(
         info = q.scale(scale_id)
         where, params = where_clause(q.filters)
         rows = q.fetch(SQL_HIST.format(where=where), [scale_id, wave_from, wave_to, *params])
-        total = sum(n for _, n in rows)
+        total = sum(n for _, n, _ in rows)
+        published = q.filters.published
+        threshold = published_threshold(info.threshold) if published else info.threshold
         if total < q.floor:
             return {"n_pairs": None, "suppressed": True, "bin_width": HIST_BIN_WIDTH,
-                    "threshold": info.threshold, "bins": []}
+                    "threshold": threshold, "bins": []}
         # The bins add up to n_pairs, which is shown: hide complementary bins as well.
         hidden = complementary_suppression(
-            [(b,) for b, _ in rows], [(n,) for _, n in rows], ("bin",),
-            small_cells((n for _, n in rows), q.floor), q.floor)
+            [(b,) for b, _, _ in rows], [(n,) for _, n, _ in rows], ("bin",),
+            small_cells((n for _, n, _ in rows), q.floor), q.floor)
+
+        def shown(n: int, k: int) -> int:
+            return perturbed_count(n, cell_key(k)) if published else n
+
         bins = [
-            {"bin": round(b, 6), "n": None if i in hidden else n, "suppressed": i in hidden}
-            for i, (b, n) in enumerate(rows)
+            {"bin": round(b, 6), "n": None if i in hidden else shown(n, k),
+             "suppressed": i in hidden}
+            for i, (b, n, k) in enumerate(rows)
         ]
-        return {"n_pairs": total, "suppressed": False, "bin_width": HIST_BIN_WIDTH,
-                "threshold": info.threshold, "bins": bins}
+        return {"n_pairs": shown(total, sum(k for _, _, k in rows)), "suppressed": False,
+                "bin_width": HIST_BIN_WIDTH, "threshold": threshold, "bins": bins}
 
     return cached_query(db, "hist", (scale_id, wave_from, wave_to), compute, filters=filters,
                         min_cell_size=min_cell_size)

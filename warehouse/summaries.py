@@ -26,6 +26,7 @@ import duckdb
 
 from stats.reliability import Alpha, cronbach_alpha_from_variances
 from stats.reliable_change import reliable_change_threshold
+from warehouse.cell_key import RECORD_KEY_SQL
 from warehouse.errors import DatabaseUnavailable
 from warehouse.sqltext import IDENTIFIER, analysis_definitions, quote_identifier, statement
 
@@ -76,9 +77,13 @@ def build_summaries(
     waves: Waves,
     cutoff: dt.date | None,
     *,
+    disclosure_key: str,
     changes_only: bool = False,
 ) -> dict[str, ScaleInfo]:
     """Build every summary table in ``con``'s in-memory catalog; the scales they cover.
+
+    ``disclosure_key`` makes the record keys whose sums the summaries keep for disclosure
+    control (``warehouse.cell_key``).
 
     ``changes_only`` builds only what paired change needs (``cohort_dim``, ``pair_cube``), for
     one-shot command-line use.
@@ -102,7 +107,9 @@ def build_summaries(
     audience_cols = ", ".join(
         f"max(r.audience) FILTER (WHERE w.position = {p}) AS a{p}" for p in positions
     )
-    con.execute(statement("person").format(audience_cols=audience_cols))
+    record_key = RECORD_KEY_SQL.format(identity="g.participant_id || ':' || g.cohort_id")
+    con.execute(statement("person").format(audience_cols=audience_cols, record_key=record_key),
+                [disclosure_key])
     scale_ids = list(scales)  # the sx order of scale_meta; ids are checked identifiers
     con.execute(statement("response_scores").format(score_cols=", ".join(
         f"r.{quote_identifier('score_' + scale_id)} AS x{sx}"

@@ -31,6 +31,7 @@ from attune.cli.shared import (
 )
 from etl.refusal import FileRejected
 from schemas import settings
+from warehouse.cell_key import NOISE_SENTENCE
 from warehouse.csv_cells import neutralise
 from warehouse.errors import CannotShow
 from warehouse.filters import Filters
@@ -100,6 +101,15 @@ def summarize(
             "(default $ATTUNE_MIN_CELL, else 11).",
         ),
     ] = None,
+    published: Annotated[
+        bool,
+        typer.Option(
+            "--published",
+            help="The figures as they are published (to a sponsor, in a report): with "
+            "disclosure control, i.e. a little noise fixed by who is in each group, and "
+            "rounding. Without it: the exact figures, for the trusted roles only.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (a list of groups).")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
 ) -> None:
@@ -109,8 +119,10 @@ def summarize(
     Benjamini-Hochberg p_adj, d_z with its 95% CI, g_av and the share reliably improved.
     p_adj is taken over one family, as on the dashboard: every shown group of every scale for
     the two waves; --scale only chooses which rows are printed. Change is signed so that
-    improvement is positive. Groups with fewer matched pairs than the minimum cell size come
-    back suppressed, with no statistics at all.
+    improvement is positive. Groups with fewer matched pairs than the minimum cell size, and
+    groups from which one could be worked out, come back "not shown", with no statistics at
+    all. Anything that leaves the trusted roles should be made with --published (the figures
+    a sponsor sees on the dashboard).
     """
     # The analysis layer's queries load DuckDB and scipy: only when summarising
     from warehouse.catalog import scales
@@ -134,6 +146,7 @@ def summarize(
             audience=split_list(audience),
             format=split_list(program_format),
             sponsor=split_list(sponsor),
+            published=published,
         ),
         "min_cell_size": floor,
     }
@@ -154,6 +167,8 @@ def summarize(
             writer.writerow({key: neutralise(value) for key, value in row.items()})
     else:
         _print_summary(rows, groupings, floor, wave_from, wave_to)
+        if published:
+            stdout.print(NOISE_SENTENCE)
 
 
 SUMMARY_COLUMNS = ("scale_id", "n_pairs", "mean_from", "mean_to", "mean_change", "95% CI",
@@ -164,7 +179,8 @@ def _print_summary(rows, groupings, floor, wave_from, wave_to) -> None:
     """The groups as a table, suppressed ones marked, with the figures rounded for reading."""
     table = Table(
         title=f"Paired change {wave_from} -> {wave_to} (improvement positive; 95% CI)",
-        caption=f"Groups with fewer than {floor} matched pairs are suppressed.",
+        caption=f"Groups with fewer than {floor} matched pairs, and groups from which one "
+                "could be worked out, are not shown.",
     )
     shown = [*groupings, *SUMMARY_COLUMNS]
     for column in shown:
@@ -173,7 +189,7 @@ def _print_summary(rows, groupings, floor, wave_from, wave_to) -> None:
         labels = [str(row[name]) for name in groupings] + [row["scale_id"]]
         if row["suppressed"]:
             table.add_row(
-                *labels, f"< {floor}", *["suppressed"] + [""] * (len(shown) - len(labels) - 2)
+                *labels, "not shown", *[""] * (len(shown) - len(labels) - 1)
             )
             continue
         table.add_row(

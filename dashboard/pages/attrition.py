@@ -65,8 +65,8 @@ def build_funnel(app_ctx, state) -> Chart:
                      categoryarray=[label("wave", w) for w in waves])
     figure_layout(fig, height=420)
     hidden = [r for r in records if r["suppressed"]]
-    notes = [f"{len(hidden)} format × wave bar(s) not shown: fewer than {m} people (or the "
-             "survey is not yet due)."] if hidden else []
+    notes = [f"{len(hidden)} format × wave bar(s) not shown: {common.hidden_reason(m)} (and "
+             "a survey not yet due has no bar)."] if hidden else []
     total = sum(r["n_people"] or 0 for r in rows if not r["suppressed"])
     return Chart(title=title, subtitle=f"n = {total:,} participants in the formats shown",
                  figure=fig, records=public, columns=columns, notes=notes, filename=filename)
@@ -118,7 +118,7 @@ def build_bias(app_ctx, state) -> Chart:
     fig.update_yaxes(autorange="reversed", type="category")
     figure_layout(fig, height=120 + 50 * len(shown), legend=False)
     hidden = [r["group"] for r in records if r["suppressed"]]
-    notes = [f"Not shown (fewer than {m} completers or dropouts): {', '.join(hidden)}."] \
+    notes = [f"Not shown ({common.hidden_reason(m)}): {', '.join(hidden)}."] \
         if hidden else []
     notes.append("Shaded band: |g| < 0.2, conventionally a negligible difference.")
     first = shown[0]

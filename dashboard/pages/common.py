@@ -51,5 +51,7 @@ def slug(*parts: Any) -> str:
 
 
 def hidden_reason(min_cell: int) -> str:
-    """Why a group is not shown: it is small, or showing it would reveal a small one."""
-    return f"fewer than {min_cell} matched pairs, or hidden to protect a small group"
+    """The rule for hidden groups, said once for the page: never which reason hid which
+    group (that would tell which ones are small)."""
+    return (f"groups of fewer than {min_cell}, and groups from which one could be worked "
+            "out, are never shown")

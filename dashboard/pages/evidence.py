@@ -107,7 +107,7 @@ def build_forest(app_ctx, state) -> Chart:
     if any(s["synthetic"] for s in studies):
         notes.append("Studies marked synthetic are demo data, not real publications.")
     if hidden:
-        notes.append(f"Programmes not shown (fewer than {m} matched pairs): "
+        notes.append(f"Programmes not shown ({common.hidden_reason(m)}): "
                      f"{', '.join(hidden)}.")
     k = pooled["k"] if pooled else 0
     return Chart(title=title, subtitle=f"k = {k} studies; our programmes on {scale['name']}",
@@ -179,7 +179,6 @@ def build_gap(app_ctx, state) -> Chart:
 
 def build_tiers(app_ctx, state) -> Chart:
     scale = common.scale_info(app_ctx, state)
-    m = app_ctx.min_cell
     progs = program_evidence(app_ctx.db, scale_id=scale["scale_id"],
                              filters=common.filters(app_ctx, state))
     title = f"Local evidence tier per programme ({scale['name']}, pre → post)"
@@ -199,7 +198,7 @@ def build_tiers(app_ctx, state) -> Chart:
         if p["suppressed"]:
             items.append(html.Li(className="tier-item suppressed", children=[
                 html.Strong(p["program_name"]),
-                f": tier not shown — fewer than {m} matched pairs."]))
+                ": tier not shown."]))
             continue
         items.append(html.Li(className="tier-item", children=[
             html.Span(f"Tier {p['tier']}", className=f"tier-badge tier-{p['tier']}"),

@@ -152,11 +152,7 @@ def build_heatmap(app_ctx, state) -> Chart:
                 trow.append("no cohorts")
             elif r["suppressed"]:
                 zrow.append(None)
-                trow.append(
-                    "suppressed<br>(protects a small group)"
-                    if r.get("suppression") == "complementary"
-                    else f"suppressed<br>(fewer than {m})"
-                )
+                trow.append("not shown")
             else:
                 zrow.append(r["g"])
                 trow.append(f"g = {fmt(r['g'])}<br>n = {r['n_pairs']:,}")
@@ -226,8 +222,8 @@ def build_distribution(app_ctx, state) -> Chart:
         fig.add_trace(Scatter(
             x=[b["bin"] for b in hidden], y=[0] * len(hidden), mode="markers",
             marker={"symbol": "triangle-up", "size": 10, "color": SUPPRESSED_COLOUR},
-            name=f"fewer than {m} (not shown)",
-            hovertemplate=f"change %{{x:+.1f}}: fewer than {m} people<extra></extra>",
+            name="not shown",
+            hovertemplate="change %{x:+.1f}: not shown<extra></extra>",
         ))
     threshold = dist["threshold"]
     if threshold:
@@ -239,7 +235,7 @@ def build_distribution(app_ctx, state) -> Chart:
     fig.update_xaxes(title="Individual change (points; positive = improvement)")
     fig.update_yaxes(title="People")
     figure_layout(fig, height=360)
-    notes = [f"{len(hidden)} bin(s) with fewer than {m} people are not drawn."] if hidden else []
+    notes = [f"{len(hidden)} bin(s) not drawn: {common.hidden_reason(m)}."] if hidden else []
     return Chart(title=title, subtitle=f"n = {dist['n_pairs']:,} matched pairs",
                  figure=fig, records=dist["bins"], columns=columns, notes=notes,
                  filename=filename)

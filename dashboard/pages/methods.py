@@ -16,6 +16,7 @@ from dashboard.components import data_table, to_csv
 from dashboard.pages.charts import safe_build
 from stats.tiers import TIER_RULES
 from warehouse.catalog import scales
+from warehouse.cell_key import NOISE_SENTENCE, published_threshold
 from warehouse.dictionary import data_dictionary
 
 KEY, PATH, NAME = "methods", "/methods", "Data and methods"
@@ -48,6 +49,11 @@ def layout(app_ctx) -> html.Div:
     try:
         dictionary = [] if sponsor else data_dictionary(app_ctx.db)
         scale_rows = scales(app_ctx.db)
+        if sponsor:  # drawn from every sponsor's cohorts: published only as rounded figures
+            scale_rows = [{**row, "reliable_threshold": published_threshold(
+                               row.get("reliable_threshold")),
+                           "reliability_used": None if row.get("reliability_used") is None
+                           else round(row["reliability_used"], 2)} for row in scale_rows]
     except Exception as error:  # noqa: BLE001 - shown to the user, page still renders
         dictionary, scale_rows = [], []
         problem = html.P(f"The database could not be read: {error}", role="alert")
@@ -66,6 +72,7 @@ def layout(app_ctx) -> html.Div:
                     html.Strong(str(app_ctx.min_cell)), " people; the query layer returns "
                     "such groups without numbers, so charts, tables and downloads cannot show "
                     "them."]),
+            html.P(NOISE_SENTENCE, className="noise-note") if sponsor else None,
             html.H3("Scales and reliable-change thresholds", className="h3"),
             data_table([("scale_id", "Scale"), ("name", "Name"), ("domain", "Domain"),
                         ("level_name", "Kirkpatrick level"), ("n_items", "Items"),
@@ -79,7 +86,7 @@ def layout(app_ctx) -> html.Div:
                        TIER_RULES),
             dcc.Markdown(methods, className="markdown", link_target="_blank"),
         ]),
-        html.Section(className="card", children=[
+        None if sponsor else html.Section(className="card", children=[
             html.H2("Example SQL for researchers"),
             html.Pre(html.Code(EXAMPLE_SQL), className="sql"),
         ]),

@@ -8,7 +8,7 @@ from dashboard.components import Chart
 from dashboard.figures import Figure, Scatter
 from dashboard.pages import common
 from dashboard.pages.charts import ChartSpec, page_layout
-from dashboard.style import OKABE_ITO, figure_layout, fmt, fmt_pct, label
+from dashboard.style import OKABE_ITO, SUPPRESSED_TEXT, figure_layout, fmt, fmt_pct, label
 from warehouse.catalog import cohort_count
 from warehouse.followup import people
 from warehouse.outcomes import change_family, group_change
@@ -74,7 +74,7 @@ def build_headline(app_ctx, state) -> Chart:
                   f"95% CI {fmt(main['g_ci_low'])} to {fmt(main['g_ci_high'])}", "card-g"),
         ]
     else:
-        cards.append(_card("Matched pairs", f"fewer than {m}",
+        cards.append(_card("Matched pairs", SUPPRESSED_TEXT,
                            common.too_few("matched pairs", m), "card-pairs"))
     sentences = []
     records = []
@@ -115,7 +115,7 @@ def build_headline(app_ctx, state) -> Chart:
 
 
 def common_n(n, m) -> str:
-    return f"fewer than {m}" if n is None else f"{n:,}"
+    return SUPPRESSED_TEXT if n is None else f"{n:,}"
 
 
 def build_effects(app_ctx, state) -> Chart:

@@ -156,7 +156,8 @@ def test_sponsor_a_crafted_chart_callbacks_get_only_a(setup):
     # and A's own scope really is A: the headline counts A's people
     headline = next(d for d in deps if "overview-headline" in d["output"])
     text = call(client, headline, [ATTACKS["sponsor B"]]).get_data(as_text=True)
-    assert re.search(r'"(\d+) people in', text).group(1) == str(A_N)
+    # (a sponsor's counts are published: within the perturbation of a count, at most 2)
+    assert abs(int(re.search(r'"(\d+) people in', text).group(1)) - A_N) <= 2
     assert "sponsor: SP1" in text
 
 
@@ -192,7 +193,9 @@ def test_sponsor_a_zip_download_holds_only_a(setup):
     b_cells = [cell for cells in _b_cells(app) for cell in cells]
     own = _zip_files(client, _state())
     assert own and not any(n.startswith("quality-") for n in own)  # page not for sponsors
-    assert f",{A_N}," in own["overview-headline--overview-headline-pre-post.csv"]
+    pairs = int(own["overview-headline--overview-headline-pre-post.csv"].splitlines()[1]
+                .split(",")[2])
+    assert abs(pairs - A_N) <= 2  # A's published count: within a count's perturbation
     for attack, state in ATTACKS.items():
         got = _zip_files(client, state)
         assert got == own, attack
@@ -409,5 +412,6 @@ def test_sponsor_a_keeps_own_scope_whatever_each_filter_says(setup, spec):
         text = call(client, headline, [_state(**changes)]).get_data(as_text=True)
         _assert_no_b(text, b_numbers, f"{spec.name}={changes}")
         people = re.search(r'"(\d+) people in', text)
-        assert people is None or (int(people.group(1)) <= A_N and "sponsor: SP1" in text), \
+        assert people is None or (int(people.group(1)) <= A_N + 2  # published: noise <= 2
+                                  and "sponsor: SP1" in text), \
             changes

@@ -1,9 +1,10 @@
 -- Matched pairs of the waves at positions {i} and {j} ({wf} -> {wt}) per scale, cohort and
 -- audience at the earlier wave: counts, sums and sums of squares of both scores and of the
 -- change, and the reliable improvements and deteriorations. Matched pair and improvement are
--- the macros of schemas/views.sql, as in the paired_scores view.
+-- the macros of schemas/views.sql, as in the paired_scores view. k: the sum of the members'
+-- record keys (disclosure control, warehouse/cell_key.py).
 SELECT ps.sx, '{wf}' AS wave_from, '{wt}' AS wave_to, ps.cidx, ps.a{i} AS audience,
-       count(*)::BIGINT AS n,
+       count(*)::BIGINT AS n, sum(ps.rkey)::BIGINT AS k,
        sum(s{i}) AS s_f, sum(s{j}) AS s_t,
        sum(s{i} * s{i}) AS ss_f, sum(s{j} * s{j}) AS ss_t,
        sum(s{j} - s{i}) AS s_c, sum((s{j} - s{i}) * (s{j} - s{i})) AS ss_c,
