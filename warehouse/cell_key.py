@@ -52,6 +52,11 @@ KEY_MODULUS = 2**32  # record and cell keys are integers in [0, 2^32)
 # from the true difference with probability 0.74.
 COUNT_PTABLE: tuple[tuple[int, float], ...] = ((-2, 0.10), (-1, 0.20), (0, 0.40), (1, 0.20),
                                               (2, 0.10))
+# The least SD the noise of a sum is scaled by in groups under UTILITY_FROM: half an answer
+# step of the scale, so a small group whose members all gave the same answers still gets
+# noise. From UTILITY_FROM on, the utility promise rules: the group's own SD.
+NOISE_FLOOR_STEPS = 0.5
+UTILITY_FROM = 50
 # How far a sum may move, in SDs of its group (the mean then moves by that over n), and the
 # relative noise of a variance (scaled by 1 + it * v / sqrt(n)): per band of group size
 # (smallest n, mean bound, variance factor). Below 50 privacy rules; from 50 the bounds are
@@ -61,12 +66,9 @@ COUNT_PTABLE: tuple[tuple[int, float], ...] = ((-2, 0.10), (-1, 0.20), (0, 0.40)
 # test_published.py measures it).
 NOISE_BANDS: tuple[tuple[int, Callable[[int], float], float], ...] = (
     (0, lambda n: 1.5, 1.0),
-    (50, lambda n: 0.75 * 0.1 * 1.96 * math.sqrt(n), 0.14),
+    (UTILITY_FROM, lambda n: 0.75 * 0.1 * 1.96 * math.sqrt(n), 0.14),
     (200, lambda n: 0.75 * 0.05 * 1.96 * math.sqrt(n), 0.07),
 )
-# The least SD the noise of a sum is scaled by: half an answer step of the scale, so a group
-# whose members all gave the same answers still gets noise.
-NOISE_FLOOR_STEPS = 0.5
 # Rounding keeps at least this many decimals, and more where a CI is narrow enough for
 # rounding to matter: the rounding error stays under 1/400 of the CI half-width.
 MIN_DECIMALS, ROUNDING_SHARE = 3, 1 / 400
@@ -133,6 +135,11 @@ def noise(cell: int, *stream: Any) -> float:
     return math.cos(math.pi * uniform(cell, *stream))
 
 
+def noise_floor(n: int, step: float) -> float:
+    """The least SD the noise of a sum is scaled by (``NOISE_FLOOR_STEPS``)."""
+    return NOISE_FLOOR_STEPS * step if n < UTILITY_FROM else 0.0
+
+
 def noise_band(n: int) -> tuple[float, float]:
     """``(mean bound in SDs, variance factor)`` for a group of n (``NOISE_BANDS``)."""
     bound, factor = 0.0, 0.0
@@ -186,7 +193,7 @@ def protect_pair_row(row: Mapping[str, Any], stream: Stream, step: float) -> dic
     keys; ``step`` the scale's answer step (1 / number of items)."""
     n = int(row["n"])
     cell = cell_key(row["k"])
-    floor = NOISE_FLOOR_STEPS * step
+    floor = noise_floor(n, step)
     mean_f, mean_c = row["s_f"] / n, row["s_c"] / n
     sd_f, sd_t = _sd(n, row["s_f"], row["ss_f"]), _sd(n, row["s_t"], row["ss_t"])
     sd_c = _sd(n, row["s_c"], row["ss_c"])
@@ -230,7 +237,7 @@ def protect_moments(n: int, s: float, ss: float, key_sum: int, stream: tuple,
     cell = cell_key(key_sum)
     sd = _sd(n, s, ss)
     bound, factor = noise_band(n)
-    mean = s / n + bound * max(sd, NOISE_FLOOR_STEPS * step) * noise(cell, "mean", *stream) / n
+    mean = s / n + bound * max(sd, noise_floor(n, step)) * noise(cell, "mean", *stream) / n
     var = sd**2 * (1 + factor * noise(cell, "var", *stream) / math.sqrt(n))
     n_pub = perturbed_count(n, cell)
     s_pub, ss_pub = _sums(n_pub, mean, var)

@@ -4,12 +4,15 @@ combination of the figures shown together recovers a hidden count or mean, in ev
 from __future__ import annotations
 
 import itertools
+import shutil
 
+import duckdb
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stats.tiers import evidence_tier
 from warehouse.connection import Database
 from warehouse.disclosure import complementary_suppression
 from warehouse.evidence import program_evidence
@@ -230,3 +233,23 @@ def test_suppression_reaches_every_public_query(tiny_db):
     # programme tiers for small programmes are hidden
     assert all(p["tier"] is None for p in program_evidence(db, scale_id="CONF",
                                                            filters=only_small))
+
+
+def test_a_programme_whose_dropouts_are_hidden_keeps_the_tier_its_exact_attrition_earns(
+        tiny_db_factory, tmp_path):
+    """Three dropouts of 40 (7.5%) are too few to show, so the attrition shown is hidden;
+    the tier is still decided on the exact attrition (never read as "not reported")."""
+    db = tmp_path / "dropouts.duckdb"
+    shutil.copy(tiny_db_factory({("hr", "degree"): 40, ("hr", "workshop"): 30}), db)
+    con = duckdb.connect(str(db))
+    con.execute("DELETE FROM responses WHERE wave = 'post' AND participant_id IN "
+                "('hr-degree-0', 'hr-degree-1', 'hr-degree-2')")
+    con.close()
+    for published in (False, True):
+        rows = {r["program"]: r for r in program_evidence(
+            Database(db), scale_id="CONF", filters=Filters(published=published))}
+        degree = rows["P0"]
+        assert degree["attrition_pct"] is None  # 3 dropouts: not shown
+        exact = evidence_tier("single_group_pre_post", 37, 7.5, None)
+        assert degree["tier"] == exact.tier
+        assert degree["tier"] > evidence_tier("single_group_pre_post", 37, None, None).tier
