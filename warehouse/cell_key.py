@@ -66,8 +66,8 @@ UTILITY_FROM = 50
 # test_published.py measures it).
 NOISE_BANDS: tuple[tuple[int, Callable[[int], float], float], ...] = (
     (0, lambda n: 1.5, 1.0),
-    (UTILITY_FROM, lambda n: 0.75 * 0.1 * 1.96 * math.sqrt(n), 0.14),
-    (200, lambda n: 0.75 * 0.05 * 1.96 * math.sqrt(n), 0.07),
+    (UTILITY_FROM, lambda n: 0.75 * 0.1 * 1.96 * math.sqrt(n), 0.10),
+    (200, lambda n: 0.75 * 0.05 * 1.96 * math.sqrt(n), 0.05),
 )
 # Rounding keeps at least this many decimals, and more where a CI is narrow enough for
 # rounding to matter: the rounding error stays under 1/400 of the CI half-width.
