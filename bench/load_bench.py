@@ -1,5 +1,8 @@
 """Load test: 50 simulated users changing filters against `attune serve` (loopback only).
 
+Half of them are evaluators (exact figures), half sponsors (published figures, with
+disclosure control and their own scope).
+
 Starts `attune serve` (waitress) on 127.0.0.1 over the 1M-row bench database with a fresh
 account, logs every simulated user in, then for a bounded time each user behaves like a person
 with a browser: on a page, they change the filters; the browser sends every chart callback of
@@ -50,6 +53,7 @@ THINK_SECONDS = tuple(
 CAPACITY_SECONDS = float(os.environ.get("ATTUNE_LOAD_CAPACITY_SECONDS", 20))
 STAY_ON_PAGE = 0.7  # chance that the next filter change happens on the same page
 PASSWORD = "load-test-password-1"
+SPONSOR_PAGES_NOT_ALLOWED = ("quality", "console")
 
 
 def _free_port() -> int:
@@ -72,8 +76,9 @@ def _wait_until_up(url: str, seconds: float = 120) -> None:
 class SimulatedUser:
     """One browser: its own cookies, logged in, asking for charts."""
 
-    def __init__(self, base: str, name: str):
+    def __init__(self, base: str, name: str, pages_not_allowed: tuple[str, ...] = ()):
         self.base = base
+        self.pages_not_allowed = pages_not_allowed  # pages this user's role may not open
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
         )
@@ -142,13 +147,14 @@ def _phase(users: list[SimulatedUser], pages: dict[str, list[dict]], options: di
     def simulate(user: SimulatedUser, user_seed: int) -> None:
         nonlocal errors
         rng = random.Random(user_seed)
-        page = rng.choice(page_keys)
+        keys = [k for k in page_keys if k not in user.pages_not_allowed]
+        page = rng.choice(keys)
         # People arrive over the first reading interval, not all in the same millisecond.
         time.sleep(rng.uniform(0, think[1]))
         with ThreadPoolExecutor(max_workers=max(len(c) for c in pages.values())) as browser:
             while time.monotonic() < deadline and len(latencies) < MAX_REQUESTS:
                 if rng.random() > STAY_ON_PAGE:
-                    page = rng.choice(page_keys)
+                    page = rng.choice(keys)
                 state = _random_state(rng, options)
                 started = time.perf_counter()
                 payloads = [_payload(dependency, state) for dependency in pages[page]]
@@ -209,8 +215,18 @@ def run() -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="attune-load-"))
     auth_db = workdir / "auth.sqlite"
     store = AuthStore(auth_db)
+    # Half the users are sponsors (each of their own sponsor), whose figures are published:
+    # disclosure control is part of what is measured.
+    sponsors = filter_options(Database(database))["sponsors"]
+    names = []
     for number in range(USERS):
-        store.add_user(f"evaluator{number}", "evaluator", PASSWORD)
+        if number % 2:
+            names.append(f"sponsor{number}")
+            store.add_user(names[-1], "sponsor", PASSWORD,
+                           sponsor_id=sponsors[number % len(sponsors)])
+        else:
+            names.append(f"evaluator{number}")
+            store.add_user(names[-1], "evaluator", PASSWORD)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**bench_env(), "ATTUNE_AUTH_DB": str(auth_db), "ATTUNE_SECRET_KEY": "load-test"}
@@ -221,7 +237,8 @@ def run() -> dict:
     try:
         _wait_until_up(base)
         options = filter_options(Database(database))
-        users = [SimulatedUser(base, f"evaluator{number}") for number in range(USERS)]
+        users = [SimulatedUser(base, name, SPONSOR_PAGES_NOT_ALLOWED
+                               if name.startswith("sponsor") else ()) for name in names]
         pages = _chart_callbacks(users[0])
         # Warm the server's one-off summary build so the run measures filter changes.
         users[0].post(_payload(pages["overview"][0], _random_state(random.Random(0), options)))
