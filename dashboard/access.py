@@ -4,13 +4,20 @@ Everything here is decided on the server. The browser sends the dashboard's stat
 the URL, the ``state`` store) with every callback, and an attacker can send anything there;
 so the scope never comes from it:
 
-* ``install(server, ...)`` adds a plain server-rendered ``/login`` form (CSRF token, Argon2
-  check and rate limit in ``accounts.store.AuthStore``), ``/logout``, and a ``before_request``
-  guard: without a valid session, pages redirect to ``/login`` and every other request
-  (``/_dash-*`` included) gets ``401``. The session cookie holds only the user name; the role
-  and sponsor are re-read from the accounts file on every request, so a removed account loses
-  access at once. The cookie is signed, HttpOnly, SameSite=Strict, expires after
-  ``$ATTUNE_SESSION_HOURS`` (default 8) and is ``Secure`` with ``$ATTUNE_SECURE_COOKIES=1``.
+* ``install(server, ...)`` adds a plain server-rendered ``/login`` form (CSRF token; the
+  Argon2 check and the back-off of ``accounts.store.AuthStore``), ``/logout`` (POST with the
+  CSRF token; GET only asks), security headers on every response (a Content-Security-Policy
+  among them) and a ``before_request`` guard. The guard answers only to the allowed ``Host``
+  names (``$ATTUNE_ALLOWED_HOSTS``, default the loopback names), refuses cross-site POSTs,
+  and takes the user from an ``Authorization: Bearer`` API token or the session cookie;
+  without either, pages redirect to ``/login`` and every other request (``/_dash-*`` and
+  ``/api/`` included) gets a 401 JSON answer. The cookie carries only the id of a session
+  record kept in the accounts file: signing out, a password change or removing the account
+  revokes it on the server. Role and sponsor are re-read with every request, so a removed
+  account loses access at once. The cookie is signed, HttpOnly, SameSite=Strict, expires
+  after ``$ATTUNE_SESSION_HOURS`` (default 8) and is ``Secure`` with
+  ``$ATTUNE_SECURE_COOKIES=1``.
+* ``audit_refusal(action, detail)`` is the one way a refused attempt is recorded.
 * ``current_user()`` is the user of the request (the configured local user when login is off).
 * ``filters_for(state, options)`` is the ONE place the browser's state becomes ``Filters``
   and the one place the sponsor scope is applied: each filter of
@@ -24,18 +31,33 @@ so the scope never comes from it:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import logging
+import math
 import os
+import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, g, has_request_context, jsonify, redirect, request, session
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    jsonify,
+    redirect,
+    request,
+    session,
+)
 
+from accounts.records import ADDRESS_WAITS, NAME_WAITS, WRONG
 from accounts.store import ROLES as ROLE_NAMES
 from accounts.store import AuthStore, User
 from warehouse import filters as filter_specs
@@ -138,6 +160,91 @@ def filters_for(state: dict[str, Any] | None, options: dict[str, Any],
 
 # --- login, sessions, the guard ----------------------------------------------------------------
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+ALLOWED_HOSTS = "ATTUNE_ALLOWED_HOSTS"  # the environment variable, and the server's config key
+API_PREFIX = "/api/"
+ANONYMOUS = "(anonymous)"  # the audit's user before anyone is known; no user name has brackets
+EXTENSION = "attune.access"  # where install keeps the guard's state: server.extensions[...]
+MAX_AUDIT_DETAIL = 500
+# Dash's renderer, Plotly and AG Grid insert <style> elements at run time (with varying
+# content), so styles need 'unsafe-inline'; scripts run only from this server, plus the hashes
+# of Dash's own inline scripts (``dash.Dash.csp_hashes``), never inline code from elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self' data:",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+_HOST = re.compile(r"(?:\[(?P<ipv6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9.-]+))(?::[0-9]{1,5})?",
+                   re.IGNORECASE)
+
+
+@dataclass
+class _Guard:
+    """What the request guard of one server knows (``server.extensions[EXTENSION]``)."""
+
+    auth_store: AuthStore | None
+    login_required: bool
+    local_user: User
+    lifetime: dt.timedelta
+    script_hashes: Callable[[], Sequence[str]] | None = None
+    csp: str | None = None  # built on the first response, once every callback is registered
+    audit_store: AuthStore | None = None
+
+    def policy(self) -> str:
+        if self.csp is None:
+            hashes = list(self.script_hashes()) if self.script_hashes else []
+            self.csp = content_security_policy(hashes)
+        return self.csp
+
+    def audit_trail(self) -> AuthStore:
+        """The accounts file's audit trail (the default one when login is off)."""
+        if self.audit_store is None:
+            self.audit_store = self.auth_store or AuthStore()
+        return self.audit_store
+
+
+def content_security_policy(script_hashes: Iterable[str] = ()) -> str:
+    """The ``Content-Security-Policy`` header: ``CONTENT_SECURITY_POLICY``, with the hashes of
+    the inline scripts the app itself serves added to ``script-src``."""
+    directives = dict(CONTENT_SECURITY_POLICY)
+    directives["script-src"] = " ".join([directives["script-src"], *script_hashes])
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def host_name(value: str | None) -> str | None:
+    """The host of a ``Host`` header or an allow-list entry: lower case, without the port or
+    an IPv6 address's brackets; None when it is not a host name or address."""
+    value = (value or "").strip()
+    if value.count(":") > 1 and not value.startswith("["):
+        value = f"[{value}]"  # an IPv6 address written bare in the allow-list
+    found = _HOST.fullmatch(value)
+    return (found["ipv6"] or found["name"]).lower().rstrip(".") if found else None
+
+
+def allowed_hosts(text: str | None = None) -> tuple[str, ...]:
+    """The host names the server answers to: ``text`` (default ``$ATTUNE_ALLOWED_HOSTS``), a
+    comma list whose ports are ignored, else the loopback names. Any other ``Host`` gets 400,
+    which stops DNS rebinding: a page on another site that has its name pointed at this
+    server still sends its own name."""
+    text = os.environ.get(ALLOWED_HOSTS, "") if text is None else text
+    entries = [part.strip() for part in text.split(",") if part.strip()]
+    names = tuple(host_name(entry) for entry in entries)
+    bad = [entry for entry, name in zip(entries, names, strict=True) if name is None]
+    if bad:
+        raise ValueError(f"{ALLOWED_HOSTS}: not a host name or address: {', '.join(bad)}")
+    return names or LOOPBACK_HOSTS
+
 
 def secret_file(auth_path: Path) -> Path:
     """Where the session-signing key of an accounts file is kept: ``<accounts file>.secret``,
@@ -162,7 +269,8 @@ def secret_key(auth_path: Path | None) -> bytes:
     return key_file.read_text().strip().encode()
 
 
-def configure_session(server: Flask, auth_path: Path | None) -> None:
+def configure_session(server: Flask, auth_path: Path | None) -> dt.timedelta:
+    """The cookie's settings; returns the session lifetime (``$ATTUNE_SESSION_HOURS``)."""
     hours = float(os.environ.get("ATTUNE_SESSION_HOURS") or SESSION_HOURS_DEFAULT)
     server.config.update(
         SECRET_KEY=secret_key(auth_path),
@@ -173,12 +281,13 @@ def configure_session(server: Flask, auth_path: Path | None) -> None:
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=hours),
         SESSION_REFRESH_EACH_REQUEST=False,  # expires a fixed time after login
     )
+    return dt.timedelta(hours=hours)
 
 
-LOGIN_PAGE = """<!doctype html>
+PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · Attune</title>
+<title>{title} · Attune</title>
 <style>
 body {{ font-family: system-ui, sans-serif; background: #f6f7f9; margin: 0; }}
 main {{ max-width: 22rem; margin: 12vh auto; background: #fff; padding: 2rem;
@@ -192,20 +301,31 @@ button {{ margin-top: 1.5rem; width: 100%; padding: .6rem; font-size: 1rem; colo
 .error {{ color: #a00; background: #fdecec; padding: .5rem; border-radius: 4px; }}
 </style></head>
 <body><main>
-<h1>Sign in to Attune</h1>
+<h1>{title}</h1>
 {message}
-<form method="post" action="/login">
+<form method="post" action="{action}">
 <input type="hidden" name="csrf_token" value="{csrf}">
-<input type="hidden" name="next" value="{next}">
+{fields}
+</form>
+</main></body></html>
+"""
+LOGIN_FIELDS = """<input type="hidden" name="next" value="{next}">
 <label for="username">User name</label>
 <input type="text" id="username" name="username" autocomplete="username" required autofocus
        value="{username}">
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button>
-</form>
-</main></body></html>
-"""
+<button type="submit">Sign in</button>"""
+LOGOUT_FIELDS = '<button type="submit">Sign out</button>'
+REFUSALS = {  # why a sign-in was refused: (what the audit says, what the person reads)
+    WRONG: ("wrong user name or password", "Wrong user name or password."),
+    NAME_WAITS: ("locked: the user name must wait {wait}",
+                 "Too many failed sign-ins for this user name. Wait {wait} and try again."),
+    ADDRESS_WAITS: ("locked: the client address must wait {wait}",
+                    "Too many failed sign-ins from your address. Wait {wait} and try again."),
+}
+# After a wrong password that starts a wait (the same for every name, real or made up):
+NEXT_TRY = ("; the user name now waits {wait}", " Wait {wait} before the next try.")
 
 
 def _safe_next(target: str | None) -> str:
@@ -218,7 +338,15 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _csrf_token() -> str:
+def csrf_token() -> str:
+    """The CSRF token of this browser for the forms (sign in, sign out). Once signed in it is
+    derived from the session id with the server's key, so the cookie carries only the session
+    id; before, it is a random value kept in the cookie."""
+    session_id = session.get("sid")
+    if session_id:
+        key = current_app.config["SECRET_KEY"]
+        key = key if isinstance(key, bytes) else str(key).encode()
+        return hmac.new(key, b"csrf:" + session_id.encode(), hashlib.sha256).hexdigest()
     token = session.get("csrf")
     if not token:
         token = secrets.token_urlsafe(32)
@@ -226,50 +354,140 @@ def _csrf_token() -> str:
     return token
 
 
-def _login_page(message: str = "", username: str = "", next_: str = "/", status: int = 200):
-    html = LOGIN_PAGE.format(
-        message=f'<p class="error" role="alert">{escape(message)}</p>' if message else "",
-        csrf=escape(_csrf_token()), next=escape(_safe_next(next_)), username=escape(username),
-    )
-    return html, status, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+def _csrf_ok(sent: str | None) -> bool:
+    expected = csrf_token() if (session.get("sid") or session.get("csrf")) else ""
+    return bool(expected) and hmac.compare_digest(sent or "", expected)
+
+
+def _page(title: str, action: str, fields: str, message: str = "", status: int = 200,
+          headers: dict[str, str] | None = None):
+    html = PAGE.format(
+        title=escape(title), action=action, fields=fields, csrf=escape(csrf_token()),
+        message=f'<p class="error" role="alert">{escape(message)}</p>' if message else "")
+    return html, status, {"Content-Type": "text/html; charset=utf-8",
+                          "Cache-Control": "no-store", **(headers or {})}
+
+
+def _login_page(message: str = "", username: str = "", next_: str = "/", status: int = 200,
+                headers: dict[str, str] | None = None):
+    fields = LOGIN_FIELDS.format(next=escape(_safe_next(next_)), username=escape(username))
+    return _page("Sign in to Attune", "/login", fields, message, status, headers)
+
+
+def _wait_words(seconds: float) -> str:
+    whole = max(math.ceil(seconds), 1)
+    if whole >= 120:
+        return f"{math.ceil(whole / 60)} minutes"
+    return "1 second" if whole == 1 else f"{whole} seconds"
 
 
 def _client() -> str:
     return request.remote_addr or "unknown"
 
 
+def _guard_state() -> _Guard | None:
+    return current_app.extensions.get(EXTENSION) if has_app_context() else None
+
+
+def audit_refusal(action: str, detail: str = "", *, user_name: str | None = None) -> None:
+    """Record a refused attempt in the accounts file's one audit trail (outcome "refused")
+    and in the server log: the user (the request's, else ``user_name``, else "(anonymous)"),
+    ``action``, ``detail`` and, inside a request, the method, path and client address.
+
+    The one function every refusal goes through: sign-ins, the request guard (401, a refused
+    ``Host``, a cross-site POST, a revoked session or token), the SQL console, the API. Never
+    put a password or token in ``detail``. A failure to write is logged, not raised: the
+    refusal stands whether or not it could be recorded."""
+    user = g.get("attune_user") if has_request_context() else None
+    who = user.name if user is not None else (user_name or ANONYMOUS)
+    where = f"{request.method} {request.path} from {_client()}" if has_request_context() else ""
+    text = "; ".join(part for part in (detail, where) if part)[:MAX_AUDIT_DETAIL]
+    log.warning("refused %s for %s: %s", action, who, text)
+    state = _guard_state()
+    try:
+        (state.audit_trail() if state else AuthStore()).audit(who, action, text, "refused")
+    except Exception:  # noqa: BLE001 - a refusal stands even if its record cannot be written
+        log.exception("could not write the refusal to the audit log")
+
+
+def _unauthorized(message: str):
+    response = jsonify(error=message)
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Bearer realm="attune"'
+    return response
+
+
+def _bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None without one."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def _session_user(state: _Guard) -> User | None:
+    """The user of the session cookie's session record; an expired or revoked session (or one
+    of a removed account) is refused, audited and dropped from the cookie."""
+    session_id = session.get("sid")
+    if not session_id:
+        return None
+    found = state.auth_store.session_user(session_id)
+    if found.user is None:
+        session.clear()
+        audit_refusal("session", f"{found.problem} session", user_name=found.owner)
+    return found.user
+
+
 def install(server: Flask, *, auth_store: AuthStore | None, login_required: bool,
-            local_user: User) -> None:
-    """Login form, logout, session settings and the request guard on the Flask server."""
+            local_user: User,
+            script_hashes: Callable[[], Sequence[str]] | None = None) -> None:
+    """Login and logout, session settings, security headers and the request guard on the
+    Flask server. ``script_hashes`` gives the CSP hashes of the app's own inline scripts
+    (``dash.Dash.csp_hashes``); it is called on the first response."""
     if login_required and auth_store is None:
         raise ValueError("login_required needs an AuthStore")
-    configure_session(server, auth_store.path if (login_required and auth_store) else None)
+    lifetime = configure_session(server, auth_store.path if (login_required and auth_store)
+                                 else None)
     server.config["ATTUNE_LOGIN_REQUIRED"] = login_required
+    server.config[ALLOWED_HOSTS] = allowed_hosts()
+    state = _Guard(auth_store if login_required else None, login_required, local_user,
+                   lifetime, script_hashes, audit_store=auth_store)
+    server.extensions[EXTENSION] = state
     if os.environ.get("ATTUNE_PROXY_FIX", "") in ("1", "true"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         # behind one reverse proxy: take the client address and scheme from its headers
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=1, x_proto=1)  # type: ignore
 
-    def load_user() -> User | None:
-        if not login_required:
-            return local_user
-        name = session.get("user")
-        if not name:
-            return None
-        return auth_store.user(name)  # re-read: a removed account loses access at once
-
     @server.before_request
     def guard():
         g.attune_user = None
+        host = request.headers.get("Host")
+        if host_name(host) not in server.config[ALLOWED_HOSTS]:
+            audit_refusal("host", f"Host {str(host)[:100]!r} is not in {ALLOWED_HOSTS}")
+            return ("This server does not answer to that host name.", 400,
+                    {"Content-Type": "text/plain; charset=utf-8"})
+        if request.method == "POST" and not _same_origin():
+            audit_refusal("cross_site", f"Origin {request.headers.get('Origin', '')[:100]!r}")
+            return jsonify(error="cross-site request refused"), 403
+        if not login_required:
+            g.attune_user = local_user
+            return None
+        token = _bearer_token()
+        if token is not None:  # a script: the token decides, whatever the path
+            found = auth_store.token_user(token)
+            if found.user is None:
+                audit_refusal("api_token", f"{found.problem} bearer token",
+                              user_name=found.owner)
+                return _unauthorized("invalid or revoked token")
+            g.attune_user = found.user
+            return None
         if request.path in OPEN_PATHS:
             return None
-        if request.method == "POST" and not _same_origin():
-            return jsonify(error="cross-site request refused"), 403
-        user = load_user()
+        user = _session_user(state)
         if user is None:
-            if request.path.startswith("/_dash-") or request.method != "GET":
-                return jsonify(error="login required"), 401
+            if (request.path.startswith(("/_dash-", API_PREFIX))
+                    or request.method != "GET"):
+                audit_refusal("unauthenticated", "no valid session or token")
+                return _unauthorized("login required")
             return redirect("/login?next=" + _quote_next(request.full_path.rstrip("?")))
         g.attune_user = user
         return None
@@ -280,10 +498,10 @@ def install(server: Flask, *, auth_store: AuthStore | None, login_required: bool
 
     @server.after_request
     def headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.path.startswith("/_dash-update-component"):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Content-Security-Policy", state.policy())
+        if request.path.startswith("/_dash-update-component") or response.status_code == 401:
             response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -296,35 +514,45 @@ def install(server: Flask, *, auth_store: AuthStore | None, login_required: bool
         form = request.form
         name = (form.get("username") or "").strip()[:64]
         next_ = form.get("next", "/")
-        sent = form.get("csrf_token") or ""
-        expected = session.get("csrf") or ""
-        if not expected or not hmac.compare_digest(sent, expected):
-            log.warning("login form without a valid CSRF token from %s", _client())
+        if not _csrf_ok(form.get("csrf_token")):
+            audit_refusal("login", "form without a valid CSRF token", user_name=name)
             return _login_page("The form expired; please sign in again.", name, next_, 400)
-        if auth_store.is_locked(name, _client()):
-            auth_store.audit(name, "login", f"client {_client()}", "locked")
-            log.warning("login refused (locked out): %r from %s", name, _client())
-            return _login_page("Too many failed sign-ins. Try again in 15 minutes.", name,
-                               next_, 429)
-        user = auth_store.authenticate(name, form.get("password") or "", _client())
-        if user is None:
-            auth_store.audit(name, "login", f"client {_client()}", "refused")
-            log.warning("login refused: %r from %s", name, _client())
-            return _login_page("Wrong user name or password.", name, next_, 401)
-        session.clear()  # new session on login (no fixation)
+        result = auth_store.sign_in(name, form.get("password") or "", _client())
+        if result.user is None:
+            audited, message = REFUSALS[result.refused]
+            if result.refused == WRONG and result.retry_after:
+                audited, message = audited + NEXT_TRY[0], message + NEXT_TRY[1]
+            wait = _wait_words(result.retry_after)
+            audit_refusal("login", audited.format(wait=wait), user_name=name)
+            if result.refused == WRONG:
+                return _login_page(message.format(wait=wait), name, next_, 401)
+            return _login_page(message.format(wait=wait), name, next_, 429,
+                               {"Retry-After": str(max(math.ceil(result.retry_after), 1))})
+        session.clear()  # a new session on login (no fixation)
         session.permanent = True
-        session["user"] = user.name
-        session["csrf"] = secrets.token_urlsafe(32)
-        auth_store.audit(user.name, "login", f"client {_client()}", "ok")
+        session["sid"] = auth_store.create_session(result.user.name, lifetime)
+        auth_store.audit(result.user.name, "login", f"client {_client()}", "ok")
         return redirect(_safe_next(next_))
 
     @server.route("/logout", methods=["GET", "POST"])
     def logout():
-        name = session.get("user")
+        """GET asks (a link or a typed address never signs anyone out); POST with the form's
+        CSRF token revokes the session record, so the cookie is worthless from then on."""
+        if not login_required:
+            return redirect("/")
+        user = _session_user(state)
+        if user is None:
+            return redirect("/login")
+        if request.method == "GET":
+            return _page("Sign out of Attune?", "/logout", LOGOUT_FIELDS)
+        if not _csrf_ok(request.form.get("csrf_token")):
+            audit_refusal("logout", "form without a valid CSRF token", user_name=user.name)
+            return _page("Sign out of Attune?", "/logout", LOGOUT_FIELDS,
+                         "The form expired; please try again.", 400)
+        auth_store.revoke_session(session["sid"])
         session.clear()
-        if name and auth_store is not None:
-            auth_store.audit(name, "logout", f"client {_client()}", "ok")
-        return redirect("/login" if login_required else "/")
+        auth_store.audit(user.name, "logout", f"client {_client()}", "ok")
+        return redirect("/login")
 
 
 def _quote_next(path: str) -> str:

@@ -5,7 +5,7 @@ One module per command group, each adding its commands to ``app`` here:
 * ``data``: `generate`, `ingest`, `mapping init`;
 * ``serving``: `serve`, `demo` (the only module that starts the Dash app);
 * ``analysis``: `summarize`, `pool`;
-* ``accounts``: `users add | list | remove`;
+* ``accounts``: `users add | list | remove | passwd | unlock`, `tokens add | list | revoke`;
 * ``shared``: the consoles, exit codes, --db option and progress bar they share.
 
 Start-up stays light (typer and rich): each command imports the heavy libraries it needs

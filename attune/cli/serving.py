@@ -8,6 +8,7 @@ command, and `attune --help`, starts without them.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -19,8 +20,13 @@ from schemas import settings
 commands = typer.Typer()
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+EVERY_ADDRESS = ("0.0.0.0", "::", "")
+ALLOWED_HOSTS = "ATTUNE_ALLOWED_HOSTS"  # the Host names the dashboard answers to (comma list)
 
-HostOption = Annotated[str, typer.Option(help="Address to listen on.")]
+HostOption = Annotated[str, typer.Option(
+    help="Address to listen on. Requests must name an allowed host ($ATTUNE_ALLOWED_HOSTS, a "
+    "comma list; default 127.0.0.1, localhost, [::1] and this address, any port; 0.0.0.0 "
+    "needs the variable); any other Host header gets 400.")]
 PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
 
 
@@ -59,7 +65,18 @@ def _serve(database: Path, host: str, port: int, login_required: bool,
                 "`attune users add NAME --role admin` (roles: admin, evaluator, sponsor "
                 "--sponsor ID, researcher)"
             )
-    dash_app = create_app(database, auth_store=store, login_required=login_required)
+    named = os.environ.get(ALLOWED_HOSTS, "").strip()
+    if not named and host in EVERY_ADDRESS:
+        raise fail(f"listening on every address ({host or 'empty --host'}) needs "
+                   f"{ALLOWED_HOSTS}: the host names clients reach the dashboard by, as a "
+                   "comma list (e.g. attune.example.org); any other Host header gets 400")
+    try:
+        dash_app = create_app(database, auth_store=store, login_required=login_required)
+    except ValueError as error:  # e.g. a malformed ATTUNE_ALLOWED_HOSTS
+        raise fail(str(error)) from None
+    config = dash_app.server.config
+    if not named and host not in LOCAL_HOSTS:  # default: the loopback names and this address
+        config[ALLOWED_HOSTS] = (*config[ALLOWED_HOSTS], host.strip("[]").lower())
     if login_required:
         console.print(f"Login required (accounts: {store.path}).")
     else:
@@ -69,8 +86,9 @@ def _serve(database: Path, host: str, port: int, login_required: bool,
             "(login required) to share the dashboard."
         )
     console.print(
-        f"Serving the Attune dashboard on http://{host}:{port} (database {database}). "
-        "Ctrl+C stops it."
+        f"Serving the Attune dashboard on http://{host}:{port} (database {database}), "
+        f"answering to the host names {', '.join(config[ALLOWED_HOSTS])} "
+        f"(${ALLOWED_HOSTS}). Ctrl+C stops it."
     )
     waitress_serve(dash_app.server, host=host, port=port, threads=8, ident="attune")
 

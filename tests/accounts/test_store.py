@@ -1,22 +1,30 @@
-"""Accounts: strong salted hashes, roles with scope, failed logins rate-limited and logged,
-and login times that do not tell which user names exist."""
+"""Accounts: strong salted hashes, roles with scope, a sign-in back-off by name that made-up
+names cannot turn against real accounts, a short limit by address that slows only that
+address, session records and API tokens kept only as hashes and revoked on the server, and
+login times that do not tell which user names exist.
+
+The store's clock is moved by the tests instead of waiting (``Clock``)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import re
 import sqlite3
 import statistics
 import time
 
 import pytest
-from argon2 import extract_parameters
+from argon2 import PasswordHasher, extract_parameters
 
-from accounts.store import MAX_FAILURES, AccountError, AuthStore, decoy_hash
+from accounts.records import ADDRESS_WAITS, NAME_WAITS, WRONG
+from accounts.store import AccountError, AuthStore, LoginLimits, decoy_hash
 from dashboard.access import filters_for
 from dashboard.app import create_app
 from tests.support import attune
 
 PASSWORD = "correct horse battery staple"
+LIMITS = LoginLimits()
 # Tries per path, compared by their medians; one path doing twice the Argon2 work of the other
 # (the bug) gives a ratio near 2, the same work a ratio near 1.
 TIMING_TRIES = 15
@@ -24,9 +32,36 @@ LOCKED_TRIES = 9  # a locked name skipping the check entirely is ~50 times faste
 SAME_TIME = (0.7, 1.4)
 
 
+class Clock:
+    """The store's "now", moved on by a test instead of waiting."""
+
+    def __init__(self):
+        self.now = dt.datetime(2026, 3, 2, 9, 0)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
 @pytest.fixture
-def store(tmp_path) -> AuthStore:
-    return AuthStore(tmp_path / "auth.sqlite")
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path, clock) -> AuthStore:
+    """A store on the test's clock; its Argon2 costs little, as only the timing tests (with
+    stores of their own) need the real cost."""
+    return AuthStore(tmp_path / "auth.sqlite", clock=clock,
+                     hasher=PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+def fail_until_waiting(store: AuthStore, name: str, client: str = "10.0.0.9") -> None:
+    """Wrong passwords for ``name`` until the back-off starts (the free failures)."""
+    for _ in range(LIMITS.free_failures):
+        assert store.sign_in(name, "guess", client).refused == WRONG
 
 
 def test_password_is_stored_only_as_a_salted_argon2_hash(store):
@@ -50,26 +85,96 @@ def test_right_password_logs_in_with_role_and_scope(store):
     assert store.authenticate("nobody", PASSWORD, "127.0.0.1") is None
 
 
-def test_repeated_failures_lock_the_account_even_for_the_right_password(store):
-    store.add_user("ann", "researcher", PASSWORD)
-    for _ in range(MAX_FAILURES):
-        assert store.authenticate("ann", "guess", "10.0.0.9") is None
-    assert store.authenticate("ann", PASSWORD, "10.0.0.9") is None
-    assert store.is_locked("ann", "10.0.0.9")
-    attempts = (
-        sqlite3.connect(store.path)
-        .execute("SELECT count(*), sum(success) FROM login_attempts")
-        .fetchone()
-    )
-    assert attempts == (MAX_FAILURES + 1, 0)
+# --- the back-off by user name ------------------------------------------------------------------
 
 
-def test_failures_from_one_client_lock_that_client_for_other_names(store):
+def test_a_name_waits_twice_as_long_after_each_failure_past_the_free_ones(store, clock):
     store.add_user("ann", "researcher", PASSWORD)
-    for name in ("a", "b", "c", "d", "e"):
-        store.authenticate(name, "guess", "10.0.0.7")
-    assert store.authenticate("ann", PASSWORD, "10.0.0.7") is None
-    assert store.authenticate("ann", PASSWORD, "10.0.0.8") is not None
+    waits = []
+    for _ in range(LIMITS.free_failures + 6):
+        result = store.sign_in("ann", "guess", "10.0.0.9")
+        assert result.refused == WRONG  # each try came after the previous wait had passed
+        waits.append(result.retry_after)
+        clock.advance(result.retry_after)
+    assert waits == [0] * (LIMITS.free_failures - 1) + [1, 2, 4, 8, 16, 32, 64]
+    for _ in range(20):  # ... capped
+        clock.advance(store.sign_in("ann", "guess", "10.0.0.9").retry_after)
+    assert store.sign_in("ann", "guess", "10.0.0.9").retry_after == 15 * 60
+
+
+def test_while_a_name_waits_even_the_right_password_is_refused_and_the_wait_stays(store, clock):
+    store.add_user("ann", "researcher", PASSWORD)
+    fail_until_waiting(store, "ann")
+    clock.advance(0.4)
+    refused = store.sign_in("ann", PASSWORD, "10.0.0.9")
+    assert (refused.user, refused.refused) == (None, NAME_WAITS)
+    assert refused.retry_after == pytest.approx(0.6)
+    for _ in range(3):  # hammering while it waits does not lengthen the wait
+        assert store.sign_in("ann", "guess", "10.0.0.10").refused == NAME_WAITS
+    clock.advance(0.6)
+    assert store.sign_in("ann", PASSWORD, "10.0.0.9").user is not None
+
+
+def test_a_success_or_unlock_resets_the_back_off(store, clock):
+    store.add_user("ann", "researcher", PASSWORD)
+    fail_until_waiting(store, "ann")
+    clock.advance(1)
+    assert store.sign_in("ann", PASSWORD, "10.0.0.9").user is not None
+    assert store.sign_in("ann", "guess", "10.0.0.9").retry_after == 0  # counting from zero
+    for _ in range(LIMITS.free_failures - 1):
+        store.sign_in("ann", "guess", "10.0.0.9")
+    assert store.is_locked("ann", "10.0.0.11")
+    assert store.unlock("ann") == LIMITS.free_failures
+    assert not store.is_locked("ann", "10.0.0.11")
+    assert store.sign_in("ann", PASSWORD, "10.0.0.11").user is not None
+    assert any(e[1:3] == ("ann", "unlock") for e in store.audit_entries())
+
+
+def test_failures_a_day_old_are_forgotten(store, clock):
+    store.add_user("ann", "researcher", PASSWORD)
+    fail_until_waiting(store, "ann")
+    clock.advance(LIMITS.memory.total_seconds() + 1)
+    assert store.sign_in("ann", "guess", "10.0.0.9").retry_after == 0
+
+
+def test_made_up_names_back_off_exactly_like_real_ones(store, clock):
+    store.add_user("ann", "researcher", PASSWORD)
+    seen = {}
+    for name, client in (("ann", "10.0.0.9"), ("nobody", "10.0.0.19")):
+        answers = []
+        for _ in range(LIMITS.free_failures + 2):
+            result = store.sign_in(name, "guess", client)
+            again = store.sign_in(name, "guess", client)  # at once: refused if it must wait
+            answers += [(result.refused, result.retry_after), (again.refused, again.retry_after)]
+            clock.advance(result.retry_after)
+        seen[name] = answers
+    assert seen["ann"] == seen["nobody"]  # nothing tells a real name from a made-up one
+
+
+def test_made_up_names_from_one_address_lock_out_no_real_account(store):
+    """Today's attack: five failures with made-up names from an office's shared address
+    locked every account out from that address for 15 minutes."""
+    store.add_user("ann", "researcher", PASSWORD)
+    for name in ("a", "b", "c", "d", "e", "f"):
+        store.sign_in(name, "guess", "10.0.0.7")
+    assert store.sign_in("ann", PASSWORD, "10.0.0.7").user is not None
+    assert store.sign_in("ann", PASSWORD, "10.0.0.8").user is not None
+
+
+def test_many_failures_from_one_address_slow_that_address_only(store, clock):
+    store.add_user("ann", "researcher", PASSWORD)
+    for i in range(LIMITS.address_failures):
+        assert store.sign_in(f"guess{i}", "guess", "10.0.0.7").refused == WRONG
+        clock.advance(1)
+    slowed = store.sign_in("ann", PASSWORD, "10.0.0.7")
+    assert (slowed.user, slowed.refused) == (None, ADDRESS_WAITS)
+    # ... until the first of those failures leaves the one-minute window
+    assert slowed.retry_after == pytest.approx(LIMITS.address_window.total_seconds()
+                                               - LIMITS.address_failures)
+    assert store.name_failures("ann") == 0  # the address's refusals are not the name's
+    assert store.sign_in("ann", PASSWORD, "10.0.0.8").user is not None  # elsewhere: fine
+    clock.advance(LIMITS.address_window.total_seconds())
+    assert store.sign_in("ann", PASSWORD, "10.0.0.7").user is not None
 
 
 @pytest.mark.parametrize(
@@ -84,6 +189,81 @@ def test_failures_from_one_client_lock_that_client_for_other_names(store):
 def test_invalid_accounts_are_refused(store, role, sponsor, password, words):
     with pytest.raises(AccountError, match=words):
         store.add_user("ann", role, password, sponsor)
+
+
+# --- sessions and API tokens ---------------------------------------------------------------------
+
+
+def test_session_ids_and_tokens_are_kept_only_as_their_sha256(store):
+    store.add_user("ann", "researcher", PASSWORD)
+    session_id = store.create_session("ann", dt.timedelta(hours=8))
+    token_id, token = store.add_token("ann", "nightly export")
+    assert token.startswith("attune_") and len(token) > 40
+    stored = store.path.read_bytes()
+    assert session_id.encode() not in stored and token.encode() not in stored
+    assert hashlib.sha256(token.encode()).hexdigest().encode() in stored
+    assert store.session_user(session_id).user.name == "ann"
+    assert store.token_user(token).user.name == "ann"
+    listed = store.tokens("ann")
+    assert [(t.id, t.label, t.revoked) for t in listed] == [(token_id, "nightly export", False)]
+    assert token not in repr(listed)
+
+
+def test_a_session_ends_when_revoked_or_expired(store, clock):
+    store.add_user("ann", "researcher", PASSWORD)
+    signed_out = store.create_session("ann", dt.timedelta(hours=8))
+    assert store.revoke_session(signed_out)
+    assert (store.session_user(signed_out).problem, store.session_user(signed_out).owner) == (
+        "revoked", "ann")
+    lasting = store.create_session("ann", dt.timedelta(hours=8))
+    clock.advance(8 * 3600 - 1)
+    assert store.session_user(lasting).user is not None
+    clock.advance(1)
+    assert store.session_user(lasting).problem == "expired"
+    assert store.session_user("made-up-session-id").problem == "unknown"
+
+
+def test_a_password_change_revokes_every_session_but_not_the_tokens(store):
+    store.add_user("ann", "researcher", PASSWORD)
+    store.add_user("bo", "researcher", PASSWORD)
+    sessions = [store.create_session("ann", dt.timedelta(hours=8)) for _ in range(2)]
+    others = store.create_session("bo", dt.timedelta(hours=8))
+    _, token = store.add_token("ann")
+    assert store.set_password("ann", "a brand new password") == 2
+    assert [store.session_user(s).problem for s in sessions] == ["revoked", "revoked"]
+    assert store.session_user(others).user is not None
+    assert store.token_user(token).user.name == "ann"
+    assert store.authenticate("ann", PASSWORD, "10.0.0.1") is None
+    assert store.authenticate("ann", "a brand new password", "10.0.0.1") is not None
+    with pytest.raises(AccountError, match="at least 10 characters"):
+        store.set_password("ann", "short")
+    with pytest.raises(AccountError, match="no user"):
+        store.set_password("nobody", "a brand new password")
+    assert ("ann", "passwd") in [e[1:3] for e in store.audit_entries()]
+
+
+def test_removing_an_account_revokes_its_sessions_and_tokens(store):
+    store.add_user("ann", "researcher", PASSWORD)
+    session_id = store.create_session("ann", dt.timedelta(hours=8))
+    _, token = store.add_token("ann")
+    assert store.remove_user("ann")
+    store.add_user("ann", "admin", PASSWORD)  # a new account by the old name gets nothing old
+    assert store.session_user(session_id).problem == "revoked"
+    assert store.token_user(token).problem == "revoked"
+
+
+def test_a_revoked_or_unknown_token_is_refused_and_use_is_recorded(store, clock):
+    store.add_user("ann", "researcher", PASSWORD)
+    token_id, token = store.add_token("ann", "ci")
+    assert store.tokens()[0].last_used is None
+    assert store.token_user(token).user is not None
+    assert store.tokens()[0].last_used == clock.now.isoformat(timespec="microseconds")
+    assert store.revoke_token(token_id) and not store.revoke_token(token_id)
+    assert store.token_user(token).problem == "revoked"
+    assert store.token_user(token + "x").problem == "unknown"
+    assert store.tokens()[0].revoked
+    with pytest.raises(AccountError, match="no user"):
+        store.add_token("nobody")
 
 
 def test_users_command_adds_lists_and_removes_accounts(tmp_path):
@@ -155,10 +335,10 @@ def test_login_refuses_unknown_names_as_slowly_as_wrong_passwords(tiny_db, tmp_p
     assert SAME_TIME[0] < ratio < SAME_TIME[1], (known_times, unknown_times)
 
 
-def test_locked_out_names_take_as_long_to_refuse_as_unknown_ones(store):
+def test_locked_out_names_take_as_long_to_refuse_as_unknown_ones(tmp_path):
+    store = AuthStore(tmp_path / "auth.sqlite", clock=Clock())  # time stands still: ann waits
     store.add_user("ann", "researcher", PASSWORD)
-    for _ in range(MAX_FAILURES):
-        store.authenticate("ann", "guess", "10.0.0.9")
+    fail_until_waiting(store, "ann")
     assert store.is_locked("ann", "10.0.0.10")
     locked_times, unknown_times = [], []
     for i in range(LOCKED_TRIES):

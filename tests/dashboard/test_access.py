@@ -1,11 +1,13 @@
 """Roles and scope enforced on the server, tested the way an attacker would: logged in as
 sponsor A, hand-crafted POSTs to Dash's callback endpoint ask for sponsor B's cohorts, B's
 programmes or the unfiltered total. The answers must equal A's own and hold none of B's
-numbers. Plus login, rate limit, cookie flags, expiry and the serve/demo rules."""
+numbers. Plus login, the back-off, cookie flags, expiry and the serve/demo rules (session
+records, logout, API tokens, the Host allow-list and the headers: test_access_hardening.py)."""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import json
 import re
@@ -16,7 +18,7 @@ import pytest
 from itsdangerous import TimestampSigner
 from typer.testing import CliRunner
 
-from accounts.store import AuthStore
+from accounts.store import AuthStore, LoginLimits
 from attune.cli import app as cli
 from dashboard.app import create_app
 from warehouse.filters import DATA_FILTERS, DATE_RANGE, MULTI, Filters, FilterSpec
@@ -32,7 +34,9 @@ SESSION_SECONDS = 8 * 3600  # the documented default lifetime of a login
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, tiny_db_factory):
     db = tiny_db_factory({("hr", "degree"): A_N, ("hr", "workshop"): B_N})
-    store = AuthStore(tmp_path_factory.mktemp("access") / "auth.sqlite")
+    # a first wait of a minute: the lockout test's next try surely falls within it
+    store = AuthStore(tmp_path_factory.mktemp("access") / "auth.sqlite",
+                      limits=LoginLimits(first_wait=dt.timedelta(minutes=1)))
     for name, role, sponsor in [("ada", "admin", None), ("eve", "evaluator", None),
                                 ("rex", "researcher", None), ("alice", "sponsor", "SP1"),
                                 ("bob", "sponsor", "SP2"), ("gone", "evaluator", None),
@@ -55,6 +59,13 @@ def login(app, name, password=PASSWORD, *, client=None, environ=None):
     response = client.post("/login", data={"username": name, "password": password,
                                            "csrf_token": _csrf(client), "next": "/"})
     return client, response
+
+
+def logout(client):
+    """Sign out as the page's "Sign out" control does: POST /logout with the CSRF token."""
+    page = client.get("/logout").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/logout", data={"csrf_token": token})
 
 
 def _deps(client) -> list[dict]:
@@ -280,12 +291,16 @@ def test_wrong_password_refused_and_logged_then_lockout(setup):
         _, response = login(app, "lou", "wrong password!", client=client)
         assert response.status_code == 401
         assert "Wrong user name or password" in response.get_data(as_text=True)
-    assert store.recent_failures("lou", "10.9.9.9") >= 5
+    assert store.name_failures("lou") == 5
+    assert "Wait 60 seconds before the next try" in response.get_data(as_text=True)
     assert any(e[1] == "lou" and e[2] == "login" and e[4] == "refused"
                for e in store.audit_entries())
     _, response = login(app, "lou", PASSWORD, client=client)  # right password, locked out
-    assert response.status_code == 429
+    assert response.status_code == 429 and 0 < int(response.headers["Retry-After"]) <= 60
+    assert "Too many failed sign-ins for this user name" in response.get_data(as_text=True)
     assert client.get("/_dash-layout").status_code == 401
+    assert any(e[1] == "lou" and e[3].startswith("locked: the user name must wait")
+               for e in store.audit_entries())
 
 
 def test_login_form_needs_csrf_token(setup):
@@ -346,7 +361,9 @@ def test_each_role_logs_in_and_gets_its_pages(setup, name, role, sees_quality, s
     assert f"{name} ({role}" in layout
     assert ('"Data quality"' in layout) == sees_quality
     assert ('"SQL console"' in layout) == sees_console
-    assert client.get("/logout").status_code == 302
+    assert client.get("/logout").status_code == 200  # GET only asks: still signed in
+    assert client.get("/_dash-layout").status_code == 200
+    assert logout(client).status_code == 302
     assert client.get("/_dash-layout").status_code == 401
 
 
