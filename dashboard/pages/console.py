@@ -8,10 +8,21 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import access
 from dashboard.access import current_user
-from dashboard.console import MEMORY_LIMIT, ROW_LIMIT, TIME_LIMIT_S, run_console_query
+from dashboard.console import (
+    ACTION,
+    MEMORY_LIMIT,
+    ROW_LIMIT,
+    TIME_LIMIT_S,
+    audit_detail,
+    run_console_query,
+    size_words,
+)
+from dashboard.console_process import QUEUE_LENGTH, QUEUE_WAIT_S
+from dashboard.console_rules import ROW_GENERATORS
 
 KEY, PATH, NAME = "console", "/console", "SQL console"
 ROLES = ("researcher", "admin")
+MSG_ROLE = "the SQL console is for " + " and ".join(f"{role}s" for role in ROLES)
 CHARTS = ()  # a query and its result, no charts
 
 EXAMPLE = """SELECT wave, count(*) AS responses
@@ -21,12 +32,19 @@ ORDER BY wave"""
 
 
 def limits_note() -> str:
-    return (f"Read-only: one SELECT (or DESCRIBE, SUMMARIZE, SHOW, EXPLAIN) at a time. No "
-            f"files, network or extensions, no settings. Queries stop after "
-            f"{TIME_LIMIT_S:g} s or {MEMORY_LIMIT} of memory; the first {ROW_LIMIT:,} rows are "
-            "shown. Every query is recorded in the audit log with your name and the time. "
-            "Results here are not suppressed: do not copy cells under the minimum cell size "
-            "into reports.")
+    generators = ", ".join(f"{name}()" for name in ROW_GENERATORS)
+    quarantine = " and ".join(r for r in ROLES if r in access.QUARANTINE_ROLES) or "no"
+    return (f"Read-only: one SELECT (or WITH, FROM, VALUES, DESCRIBE, SUMMARIZE, SHOW TABLES) at "
+            f"a time, over the database's tables and views (the data dictionary lists them) "
+            f"and {generators}. No files, network, extensions, settings, PRAGMA or system "
+            f"tables; the quarantined rows only for the {quarantine} role. One query runs at "
+            f"a time on this server: up to {QUEUE_LENGTH} more wait at most "
+            f"{QUEUE_WAIT_S:g} s, others are told the console is busy. Queries stop after "
+            f"{TIME_LIMIT_S:g} s or {MEMORY_LIMIT} of memory; the first {ROW_LIMIT:,} rows "
+            f"or {size_words()} of text are shown. File paths are shown by their last part. "
+            "Every query, refused ones too, is recorded in the audit log with your name and "
+            "the time. Results here are not suppressed: do not copy cells under the minimum "
+            "cell size into reports.")
 
 
 def layout(app_ctx) -> html.Div:
@@ -50,9 +68,7 @@ def result_view(result) -> tuple[list, list]:
     """(alert children, result children) for a ``ConsoleResult``; cells are plain text."""
     if result.error:
         return [html.P(f"Query failed: {result.error}", className="error")], []
-    summary = (f"{len(result.rows):,} row(s) in {result.seconds:.2f} s"
-               + (f"; only the first {len(result.rows):,} are shown" if result.truncated
-                  else ""))
+    summary = f"{len(result.rows):,} row(s) in {result.seconds:.2f} s" + cut_words(result)
     if not result.columns:
         return [], [html.P(summary)]
     table = html.Table(className="data-table", **{"data-testid": "console-table"}, children=[
@@ -66,6 +82,16 @@ def result_view(result) -> tuple[list, list]:
     return [], [html.Div(table, className="table-scroll")]
 
 
+def cut_words(result) -> str:
+    """What the summary says when the answer was cut, and by which limit."""
+    if result.cut_by == "size":
+        return (f"; the answer was cut at {size_words()} (the console's size limit): only the "
+                f"first {len(result.rows):,} row(s) are shown")
+    if result.truncated:
+        return f"; only the first {len(result.rows):,} are shown (the console's row limit)"
+    return ""
+
+
 def _audit(app_ctx):
     audit = getattr(app_ctx, "console_audit", None)
     if audit is not None:
@@ -75,10 +101,17 @@ def _audit(app_ctx):
 
 
 def run_for_request(app_ctx, sql: str):
-    """Run ``sql`` for the request's user (researcher or admin only)."""
-    access.require_roles(*ROLES)
+    """Run ``sql`` for the request's user (researcher or admin only: any other role's attempt
+    is refused and audited). The quarantine is readable for the roles that see quarantined
+    rows on the quality page (``access.sees_quarantined_rows``)."""
+    try:
+        access.require_roles(*ROLES)
+    except access.Forbidden:
+        access.audit_refusal(ACTION, f"{MSG_ROLE}; {audit_detail(sql)}")
+        raise
     user = current_user() or app_ctx.local_user
-    return run_console_query(app_ctx.db.path, sql or "", user.name, audit=_audit(app_ctx))
+    return run_console_query(app_ctx.db.path, sql or "", user.name, audit=_audit(app_ctx),
+                             sees_quarantine=access.sees_quarantined_rows())
 
 
 def register(app, app_ctx) -> None:
@@ -95,5 +128,5 @@ def register(app, app_ctx) -> None:
         try:
             result = run_for_request(app_ctx, sql)
         except access.Forbidden:
-            return [html.P("The SQL console is for researchers.", className="error")], []
+            return [html.P(f"Not run: {MSG_ROLE}.", className="error")], []
         return result_view(result)

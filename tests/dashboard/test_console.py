@@ -36,9 +36,6 @@ REFUSED = [
     ("COPY responses TO '/tmp/attune-leak.parquet' (FORMAT parquet)", c.MSG_NO_ACCESS),
     ("ATTACH '/tmp/attune-other.duckdb' AS other", c.MSG_NO_ACCESS),
     ("ATTACH ':memory:' AS scratch", c.MSG_NO_ACCESS),
-    ("SELECT * FROM read_csv('/etc/passwd')", c.MSG_NO_ACCESS),
-    ("SELECT * FROM read_text('/etc/passwd')", c.MSG_NO_ACCESS),
-    ("SELECT * FROM 'https://example.org/x.csv'", c.MSG_NO_ACCESS),
     ("INSTALL httpfs", c.MSG_NO_ACCESS),
     ("LOAD httpfs", c.MSG_NO_ACCESS),
     ("EXPORT DATABASE '/tmp/attune-export'", c.MSG_NO_ACCESS),
@@ -46,7 +43,11 @@ REFUSED = [
     ("SET enable_external_access = true", c.MSG_NO_SETTINGS),
     ("RESET lock_configuration", c.MSG_NO_SETTINGS),
     ("PRAGMA memory_limit = '8GB'", c.MSG_NO_SETTINGS),
-    ("PRAGMA force_checkpoint", c.MSG_NO_SETTINGS),
+    ("PRAGMA force_checkpoint", c.MSG_NO_PRAGMA),
+    ("PRAGMA database_list", c.MSG_NO_PRAGMA),
+    ("PRAGMA table_info('responses')", c.MSG_NO_PRAGMA),
+    ("EXPLAIN SELECT * FROM responses", c.MSG_NO_EXPLAIN),
+    ("EXPLAIN ANALYZE SELECT * FROM quarantine", c.MSG_NO_EXPLAIN),
     ("CREATE TABLE stolen AS SELECT * FROM responses", c.MSG_READ_ONLY),
     ("CREATE TEMP TABLE scratch AS SELECT 1", c.MSG_READ_ONLY),
     ("INSERT INTO programs VALUES ('X', 'x', 'workshop', 'online', 1)", c.MSG_READ_ONLY),
@@ -143,6 +144,39 @@ def test_row_limit_truncates(tiny_db, audit):
     assert "truncated" in audit.entries[0][3]
 
 
+def _bytes(result) -> int:
+    return sum(len(cell.encode()) for row in result.rows for cell in row if cell)
+
+
+def test_many_wide_rows_are_cut_at_the_size_limit(tiny_db, audit):
+    result = run(tiny_db, "SELECT repeat('x', 100000) AS wide FROM range(100)", audit)
+    assert result.ok and result.truncated and result.cut_by == "size"
+    assert len(result.rows) == c.ANSWER_BYTE_LIMIT // 100_000  # 20 whole rows of 10 MB
+    assert "truncated" in audit.entries[-1][3]
+
+
+def test_a_few_huge_cells_are_cut_to_the_size_limit(tiny_db, audit):
+    result = run(tiny_db, "SELECT repeat('x', 15000000) AS a, repeat('y', 15000000) AS b",
+                 audit)  # 30 MB in one row
+    assert result.ok and result.cut_by == "size" and len(result.rows) == 1
+    assert c.ANSWER_BYTE_LIMIT // 2 <= _bytes(result) <= c.ANSWER_BYTE_LIMIT + 8
+    a, b = result.rows[0]
+    assert set(a[:-1]) == {"x"} and set(b[:-1]) == {"y"} and a.endswith("…")
+
+
+def test_an_answer_under_both_limits_is_whole(tiny_db, audit):
+    result = run(tiny_db, "SELECT repeat('é', 1000) AS s FROM range(999)", audit)
+    assert result.ok and not result.truncated and result.cut_by is None
+    assert len(result.rows) == 999 and _bytes(result) == 999 * 2000
+
+
+def test_a_giant_string_fails_in_the_consoles_memory_limit(tiny_db, audit):
+    result = run(tiny_db, "SELECT repeat('x', 2000000000) AS s", audit)
+    assert result.error == f"the query needed more memory than the console's limit " \
+                           f"({c.MEMORY_LIMIT})"
+    assert run(tiny_db, "SELECT 1", audit).rows == [("1",)]
+
+
 def test_long_query_is_cancelled(tiny_db, audit):
     result = run(tiny_db, "SELECT count(*) FROM range(1000000000) a, range(1000000) b "
                           "WHERE a.range + b.range = -1", audit, time_limit_s=1)
@@ -155,7 +189,9 @@ def test_syntax_errors_are_reported(tiny_db, audit):
     result = run(tiny_db, "SELEKT 1", audit)
     assert result.error.startswith("DuckDB: Parser Error")
     missing = run(tiny_db, "SELECT * FROM no_such_table", audit)
-    assert missing.error.startswith("DuckDB: Catalog Error")
+    assert missing.error.startswith("no_such_table is not one of the database's tables")
+    unknown = run(tiny_db, "SELECT no_such_function(1)", audit)
+    assert unknown.error.startswith("DuckDB: Catalog Error")
 
 
 def test_every_query_is_audited_with_user_and_time(tiny_db, tmp_path):
