@@ -13,11 +13,12 @@ from rich.table import Table
 def main() -> int:
     parser = argparse.ArgumentParser(description="Attune benchmarks")
     parser.add_argument(
-        "--only", choices=["ingest", "summarize", "dashboard", "load"], action="append"
+        "--only", choices=["ingest", "summarize", "dashboard", "load", "console", "api"],
+        action="append",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     arguments = parser.parse_args()
-    chosen = arguments.only or ["ingest", "summarize", "dashboard", "load"]
+    chosen = arguments.only or ["ingest", "summarize", "dashboard", "load", "console", "api"]
     results: dict[str, dict] = {}
     console = Console(stderr=True)
     if "ingest" in chosen:
@@ -41,6 +42,17 @@ def main() -> int:
 
         console.print("load: 50 users changing filters for 60 s against attune serve ...")
         results["load"] = load_bench.run()
+    if "console" in chosen:
+        from bench import console_bench
+
+        console.print("console: a sponsor's chart while 8 researchers run 10 s console queries")
+        results["console"] = console_bench.run()
+    if "api" in chosen:
+        from bench import api_bench
+        from bench.common import bench_database
+
+        console.print("api: one outcome query over HTTP on the 1M-row database ...")
+        results["api"] = api_bench.run(bench_database())
     if arguments.json:
         print(json.dumps(results, indent=2, default=str))
         return 0

@@ -25,13 +25,15 @@ from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
 from accounts.store import AuthStore, User
-from dashboard import access
+from dashboard import access, api
 from dashboard import state as url_state
 from dashboard.components import register_generic_callbacks
 from dashboard.filter_panel import control_properties, filter_panel
 from dashboard.pages import PAGES, register_pages, validation_layouts
+from dashboard.pages.charts import DATABASE_UNAVAILABLE
 from dashboard.style import label
 from warehouse.catalog import filter_options
+from warehouse.cell_key import NOISE_SENTENCE
 from warehouse.connection import Database
 from warehouse.errors import DatabaseUnavailable
 
@@ -90,7 +92,13 @@ def _who(app_ctx: AppContext) -> html.Div:
             f"Local demo without login ({user.role}{scope})"])
     return html.Div(className="who", children=[
         html.Span(f"{user.name} ({user.role}{scope})", id="who-name"), " · ",
-        html.A("Sign out", href="/logout", id="logout"),
+        # a POST with the CSRF token: signing out revokes the session on the server
+        html.Form(method="post", action="/logout", style={"display": "inline"}, children=[
+            dcc.Input(type="hidden", name="csrf_token", value=access.csrf_token()),
+            html.Button("Sign out", type="submit", id="logout", style={
+                "background": "none", "border": "0", "padding": "0", "color": "inherit",
+                "font": "inherit", "textDecoration": "underline", "cursor": "pointer"}),
+        ]),
     ])
 
 
@@ -105,8 +113,8 @@ def _shell(app_ctx: AppContext) -> html.Div:
     try:
         options = app_ctx.options()
         problem = None
-    except DatabaseUnavailable as error:
-        options, problem = {}, str(error)
+    except DatabaseUnavailable:  # its text names the file: never on a page
+        options, problem = {}, DATABASE_UNAVAILABLE
     return _frame(app_ctx, _who(app_ctx), options, problem)
 
 
@@ -155,7 +163,8 @@ def _frame(app_ctx: AppContext, who: html.Div, options: dict[str, Any],
         html.Footer(className="site-footer", children=[
             html.P([
                 f"Groups with fewer than {app_ctx.min_cell} people are never shown (minimum "
-                "cell size). All figures are computed from the Attune database; methods on the ",
+                "cell size), nor groups from which one could be worked out. All figures are "
+                "computed from the Attune database; methods on the ",
                 dcc.Link("Data and methods", href="/methods"), " page.",
             ]),
         ]),
@@ -198,7 +207,8 @@ def create_app(
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     access.install(app.server, auth_store=auth_store, login_required=login_required,
-                   local_user=local_user)
+                   local_user=local_user, script_hashes=app.csp_hashes)
+    app.server.register_blueprint(api.blueprint(app_ctx))  # /api/v1, behind the same guard
     # Set before the layout: otherwise Dash takes the layout function's answer outside a
     # request (no user) as the validation layout.
     app.validation_layout = _validation_layout(app_ctx)
@@ -282,8 +292,11 @@ def _register_shell_callbacks(app: dash.Dash, app_ctx: AppContext) -> None:
             html.Strong("Showing: "),
             f"{scale['name'] if scale else 'no scale'}, {label('wave', st['wf'])} → "
             f"{label('wave', st['wt'])}; {filters.describe()}. ",
-            html.Span(f"Groups with fewer than {app_ctx.min_cell} people are suppressed.",
+            html.Span(f"Groups with fewer than {app_ctx.min_cell} people, and groups from "
+                      "which one could be worked out, are not shown.",
                       className="suppression-note"),
+            *([" ", html.Span(NOISE_SENTENCE, className="noise-note")]
+              if filters.published else []),
         ]
         return [*[p.PATH + search if access.page_allowed(p) else "" for p in PAGES], summary]
 
