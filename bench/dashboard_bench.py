@@ -54,7 +54,7 @@ def _random_state(rng: random.Random, options: dict[str, Any]) -> dict[str, Any]
     if rng.random() < 0.3:
         st["start"] = rng.choice(["2023-04-01", "2023-10-01", "2024-04-01"])
     st["supervision"] = rng.choice(["any", "any", "yes", "no"])
-    with_pre = [s["scale_id"] for s in options["scales"] if s["sd_pre"] is not None]
+    with_pre = [s["scale_id"] for s in options["scales"] if s["measured_before"]]
     st["scale"] = rng.choice(with_pre)
     st["by"] = rng.choice(["all", "all", "audience", "format"])
     return st
@@ -143,6 +143,7 @@ def run(db_path: Path | str, states: int = 50, seed: int = 11) -> dict[str, Any]
             if page_bare_ms > 0:
                 ratios.append(page_ms / page_bare_ms)
 
+    published = _published_callback_ms(db_path, states, seed, options["sponsors"][0])
     # The same grouping straight from the public paired_scores view, for comparison.
     cur = app_ctx.db.cursor()
     t0 = time.perf_counter()
@@ -165,6 +166,10 @@ def run(db_path: Path | str, states: int = 50, seed: int = 11) -> dict[str, Any]
         "callback_p50_ms": round(_pct(all_times, 50), 1),
         "callback_p95_ms": round(_pct(all_times, 95), 1),
         "callback_max_ms": round(max(all_times), 1),
+        # A sponsor's callbacks: published figures (disclosure control) for the same states,
+        # as a ratio to the exact figures' callbacks of this run.
+        "published_callback_p95_ms": round(_pct(published, 95), 1),
+        "published_to_exact_callback_p95": round(_pct(published, 95) / _pct(all_times, 95), 2),
         "page_filter_change_p50_ms": round(_pct(page_change_ms, 50), 1),
         "page_filter_change_p95_ms": round(_pct(page_change_ms, 95), 1),
         "ratio_to_bare_queries_p50": round(_pct(ratios, 50), 2),
@@ -178,6 +183,34 @@ def run(db_path: Path | str, states: int = 50, seed: int = 11) -> dict[str, Any]
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "mean_callback_ms": round(statistics.fmean(all_times), 1),
     }
+
+
+def _published_callback_ms(db_path: Path, states: int, seed: int, sponsor: str) -> list[float]:
+    """The chart callbacks of the same random states as a sponsor sees them (scoped to
+    ``sponsor``, with disclosure control), cold cache per state, in ms."""
+    from dashboard.app import create_app
+    from dashboard.components import render
+    from dashboard.pages import PAGES, safe_build
+
+    app = create_app(db_path, login_required=False, local_role="sponsor",
+                     local_sponsor=sponsor)
+    app_ctx = app.attune
+    app_ctx.db.snapshot()
+    rng = random.Random(seed)
+    pages = [p for p in PAGES if p.KEY not in ("quality", "methods", "console")]
+    times: list[float] = []
+    with app.server.test_request_context("/"):
+        app.server.preprocess_request()  # the request guard sets the (local) user
+        for _ in range(states):
+            st = _random_state(rng, app_ctx.raw_options())
+            app_ctx.db.clear_cache()
+            for page in pages:
+                for spec in page.CHARTS:
+                    t0 = time.perf_counter()
+                    out = render(spec.id, safe_build(page, spec, app_ctx, st))
+                    json.dumps(out, cls=plotly.utils.PlotlyJSONEncoder)
+                    times.append((time.perf_counter() - t0) * 1000)
+    return times
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -96,19 +96,23 @@ def _unmet(
     matched_n: int | None,
     attrition_pct: float | None,
     followup_months: float | None,
+    figures: bool = True,
 ) -> list[str]:
-    """Plain-language list of the rule's requirements this programme does not meet."""
+    """Plain-language list of the rule's requirements this programme does not meet (with
+    the programme's own figures, unless ``figures`` is False)."""
     tier = rule["tier"]
     gaps = []
     if design not in rule["designs"]:
         needed = " or ".join(DESIGNS[d] for d in rule["designs"])
         gaps.append(f"Tier {tier} needs a {needed} design; this is {DESIGNS[design]}.")
     if not _known(matched_n) or matched_n < rule["min_matched_n"]:
-        has = f"has {matched_n}" if _known(matched_n) else "the number is unknown"
+        has = (f"has {matched_n}" if figures else "it has fewer") if _known(matched_n) \
+            else "the number is unknown"
         gaps.append(f"Tier {tier} needs at least {rule['min_matched_n']} matched pairs; {has}.")
     limit = rule["max_attrition_pct"]
     if limit is not None and (not _known(attrition_pct) or attrition_pct > limit):
-        has = f"it is {attrition_pct:g}%" if _known(attrition_pct) else "it is not reported"
+        has = (f"it is {attrition_pct:g}%" if figures else "it is higher") \
+            if _known(attrition_pct) else "it is not reported"
         gaps.append(f"Tier {tier} needs attrition of at most {limit:g}%; {has}.")
     months = rule["min_followup_months"]
     if months is not None and (not _known(followup_months) or followup_months < months):
@@ -126,8 +130,13 @@ def evidence_tier(
     matched_n: int | None,
     attrition_pct: float | None,
     followup_months: float | None,
+    *,
+    figures: bool = True,
 ) -> EvidenceTier:
     """Rate a programme's local evidence 0-5 and explain the rating in plain words.
+
+    ``figures=False`` words the reasons without the programme's own matched pairs and
+    attrition (for published ratings, decided on exact figures that are not shown).
 
     ``attrition_pct`` is a percentage (0-100) of baseline respondents without the later
     wave; ``followup_months`` is the time from the end of training to the last wave with
@@ -171,7 +180,8 @@ def evidence_tier(
         )
     if tier < TIER_RULES[0]["tier"]:
         above = next(rule for rule in TIER_RULES if rule["tier"] == tier + 1)
-        reasons.extend(_unmet(above, design, matched_n, attrition_pct, followup_months))
+        reasons.extend(_unmet(above, design, matched_n, attrition_pct, followup_months,
+                              figures))
     else:
         reasons.append("Meets every requirement of the top tier.")
     return EvidenceTier(tier, attained["label"], tuple(reasons))

@@ -33,6 +33,7 @@ def scales(db: Database | Path | str) -> list[dict[str, Any]]:
             "reliability": s.reliability, "reliability_used": clean(s.reliability_used),
             "reliability_source": s.reliability_source, "sd_pre": clean(s.sd_pre),
             "reliable_threshold": clean(s.threshold),
+            "measured_before": s.sd_pre is not None,  # answered before training at all
         }
         for s in snap.scales.values()
     ]

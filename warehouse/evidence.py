@@ -139,7 +139,8 @@ def _program_evidence(q: Query, scale_id: str) -> list[dict[str, Any]]:
             default=None,
         )
         tier = evidence_tier(SINGLE_GROUP_PRE_POST, pairs[program],
-                             _attrition_pct(exact_retention.get(program, {})), longest)
+                             _attrition_pct(exact_retention.get(program, {})), longest,
+                             figures=not filters.published)  # exact figures stay inside
         out.append({**base, **row, "attrition_pct": attrition, "followup_months": longest,
                     "tier": tier.tier, "tier_label": tier.label,
                     "reasons": list(tier.reasons), "suppressed": False})

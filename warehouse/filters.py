@@ -153,7 +153,7 @@ def default_scale(options: Options) -> str | None:
     """The first scale measured before training (so pre->post exists), else the first scale."""
     scales = options.get("scales", [])
     for s in scales:
-        if s.get("sd_pre") is not None:
+        if s.get("measured_before"):
             return s["scale_id"]
     return scales[0]["scale_id"] if scales else None
 

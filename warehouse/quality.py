@@ -18,11 +18,15 @@ from warehouse.sqltext import quote_identifier
 from warehouse.summaries import scale_alpha
 
 # COLUMNS(regex) takes the columns a database has: one from before rows_skipped and encoding
-# existed still reads.
+# existed still reads. Files are shown by their name only: no server path reaches a page.
 SQL_INGEST_RUNS = """
-SELECT COLUMNS('^(run_id|source|kind|status|rows_read|rows_loaded|rows_quarantined|'
-               || 'rows_replaced|rows_skipped|encoding|message|started_at|finished_at)$')
-FROM attune.ingest_runs ORDER BY started_at DESC, source LIMIT 500
+SELECT * REPLACE (parse_filename(source, false, 'both_slash') AS source)
+FROM (
+    SELECT COLUMNS('^(run_id|source|kind|status|rows_read|rows_loaded|rows_quarantined|'
+                   || 'rows_replaced|rows_skipped|encoding|message|started_at|finished_at)$')
+    FROM attune.ingest_runs
+)
+ORDER BY started_at DESC, source LIMIT 500
 """
 SQL_LINKAGE = """
 SELECT cohort_id, wave_from, wave_to, sum(candidates)::BIGINT AS candidates,
@@ -37,7 +41,8 @@ FROM (SELECT unnest(rules) AS rule, reasons FROM attune.quarantine)
 GROUP BY rule ORDER BY n_rows DESC, rule
 """
 SQL_QUARANTINE_ROWS = """
-SELECT run_id, source, source_row, array_to_string(rules, ', ') AS rules, reasons,
+SELECT run_id, parse_filename(source, false, 'both_slash') AS source, source_row,
+       array_to_string(rules, ', ') AS rules, reasons,
        CAST(raw AS VARCHAR) AS raw, quarantined_at
 FROM attune.quarantine ORDER BY quarantined_at DESC, source, source_row LIMIT 1000
 """

@@ -29,7 +29,7 @@ def build_funnel(app_ctx, state) -> Chart:
     title = "Respondents at each wave as % of those who answered before training, by format"
     columns = [("format", "Format"), ("wave", "Wave"), ("due", "Answered pre and wave due"),
                ("retained", "Also answered this wave"), ("pct", "% retained"),
-               ("suppressed", "Suppressed (< min cell)")]
+               ("suppressed", "Not shown")]
     records = []
     for r in rows:
         for w in waves:
@@ -46,7 +46,7 @@ def build_funnel(app_ctx, state) -> Chart:
         return Chart(title=title, empty="No cohorts match these filters.", columns=columns,
                      filename=filename)
     if not shown:
-        return Chart(title=title, empty=common.too_few("people", m), records=public,
+        return Chart(title=title, empty=common.too_few("figure", m), records=public,
                      columns=columns, filename=filename)
     fig = Figure()
     for code in dict.fromkeys(r["_code"] for r in shown):
@@ -83,9 +83,9 @@ def build_bias(app_ctx, state) -> Chart:
                ("attrition_pct", "Attrition %"), ("mean_completers", "Baseline mean, completers"),
                ("mean_dropouts", "Baseline mean, dropouts"), ("difference", "Difference"),
                ("hedges_g", "Hedges g"), ("g_ci_low", "g CI low"), ("g_ci_high", "g CI high"),
-               ("p", "Welch p"), ("suppressed", "Suppressed (< min cell)")]
+               ("p", "Welch p"), ("suppressed", "Not shown")]
     filename = common.slug("attrition-bias", scale["scale_id"], wt) + ".csv"
-    if scale.get("sd_pre") is None or wt == "pre":
+    if not scale.get("measured_before") or wt == "pre":
         return Chart(title=title, empty="Choose a scale measured before training and a later "
                      "'to' wave to check attrition bias.", columns=columns, filename=filename)
     overall = attrition_bias(app_ctx.db, scale_id=scale["scale_id"], wave_to=wt, by=(),
@@ -97,7 +97,7 @@ def build_bias(app_ctx, state) -> Chart:
     records = [{k: r.get(k) for k, _ in columns} for r in records]
     shown = [r for r in records if not r["suppressed"] and r["hedges_g"] is not None]
     if not shown:
-        return Chart(title=title, empty=common.too_few("completers or dropouts", m),
+        return Chart(title=title, empty=common.too_few("comparison", m),
                      records=records, columns=columns, filename=filename)
     ylab = [f"{r['group']} ({r['attrition_pct']:.0f}% lost)" for r in shown]
     fig = Figure(Scatter(

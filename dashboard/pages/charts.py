@@ -28,6 +28,8 @@ from warehouse.errors import CannotShow, DatabaseUnavailable
 log = logging.getLogger(__name__)
 
 FAILED = "This chart failed; the error is in the server log."
+DATABASE_UNAVAILABLE = ("The database cannot be read just now (it may be being replaced); "
+                        "try again in a moment. The details are in the server log.")
 NOT_AVAILABLE = "This chart is not available to your role."
 
 
@@ -92,8 +94,9 @@ def safe_build(page: ModuleType, spec: ChartSpec, app_ctx, state: dict) -> Chart
         return Chart(title="Not available", empty=NOT_AVAILABLE)
     try:
         return spec.build(app_ctx, state)
-    except DatabaseUnavailable as error:
-        return Chart(title="Database unavailable", empty=str(error))
+    except DatabaseUnavailable as error:  # its text names the file: the log only
+        log.warning("chart %s (page %s): database unavailable: %s", spec.id, page.KEY, error)
+        return Chart(title="Database unavailable", empty=DATABASE_UNAVAILABLE)
     except CannotShow as error:
         return Chart(title="Cannot draw this chart", empty=str(error))
     except Exception:

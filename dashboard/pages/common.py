@@ -37,7 +37,9 @@ def units(scale: dict[str, Any]) -> str:
 
 
 def too_few(what: str, min_cell: int) -> str:
-    return f"Too few {what} to show: fewer than {min_cell} (at least {min_cell} are needed)."
+    """The empty state of a chart whose every group of ``what`` is hidden: the page-wide
+    rule, never which reason hid them."""
+    return f"No {what} can be shown: {hidden_reason(min_cell)}."
 
 
 def by_dims(state: dict[str, Any]) -> tuple[str, ...]:

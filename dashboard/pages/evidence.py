@@ -32,7 +32,7 @@ def build_forest(app_ctx, state) -> Chart:
     title = "Effect sizes: published studies, pooled estimate and our programmes"
     columns = [("kind", "Source"), ("label", "Study / programme"), ("domain", "Outcome domain"),
                ("n", "n"), ("es", "Effect size"), ("ci_low", "95% CI low"),
-               ("ci_high", "95% CI high"), ("tier", "Tier"), ("suppressed", "Suppressed")]
+               ("ci_high", "95% CI high"), ("tier", "Tier"), ("suppressed", "Not shown")]
     records = []
     for s in studies:
         records.append({"kind": "Study" + (" (synthetic)" if s["synthetic"] else ""),
@@ -186,7 +186,7 @@ def build_tiers(app_ctx, state) -> Chart:
                ("n_pairs", "Matched pairs"), ("attrition_pct", "Attrition % (post)"),
                ("followup_months", "Longest follow-up (months)"), ("tier", "Tier"),
                ("tier_label", "Tier label"), ("reasons_text", "Reasons"),
-               ("suppressed", "Suppressed")]
+               ("suppressed", "Not shown")]
     records = [{**p, "reasons_text": " ".join(p.get("reasons") or [])} for p in progs]
     records = [{k: r.get(k) for k, _ in columns} for r in records]
     filename = common.slug("evidence-tiers", scale["scale_id"]) + ".csv"

@@ -50,7 +50,7 @@ COLUMNS = [("audience", "Audience"), ("format", "Format"), ("n_pairs", "Matched 
            ("ci_high", "Change 95% CI high"), ("g", "g"), ("g_ci_low", "g CI low"),
            ("g_ci_high", "g CI high"), ("d_z", "d_z"), ("p_adj", "p (BH-adjusted)"),
            ("pct_reliable_improved", "% reliably improved"),
-           ("suppressed", "Suppressed (< min cell)")]
+           ("suppressed", "Not shown")]
 
 
 def _records(rows):
@@ -75,7 +75,7 @@ def build_dumbbell(app_ctx, state) -> Chart:
                          f"{label('audience', r['audience'])} · {label('format', r['format'])}"
                          for r in hidden) + ".")
     if not shown:
-        return Chart(title=title, empty=common.too_few("matched pairs in every group", m),
+        return Chart(title=title, empty=common.too_few("group", m),
                      notes=notes, records=_records(rows), columns=COLUMNS, filename=filename)
     notes += [f"No 95% CI for {label('audience', r['audience'])} · "
               f"{label('format', r['format'])}: {r['no_interval']}."
@@ -206,10 +206,10 @@ def build_distribution(app_ctx, state) -> Chart:
     title = f"{scale['name']}: individual change, {label('wave', wf)} → {label('wave', wt)} " \
             "(points, improvement +)"
     columns = [("bin", "Change (bin centre, points)"), ("n", "People"),
-               ("suppressed", "Suppressed (< min cell)")]
+               ("suppressed", "Not shown")]
     filename = common.slug("explorer-change-distribution", scale["scale_id"], wf, wt) + ".csv"
     if dist["suppressed"]:
-        return Chart(title=title, empty=common.too_few("matched pairs", m), columns=columns,
+        return Chart(title=title, empty=common.too_few("figure", m), columns=columns,
                      filename=filename)
     shown = [b for b in dist["bins"] if not b["suppressed"]]
     hidden = [b for b in dist["bins"] if b["suppressed"]]
@@ -256,14 +256,14 @@ def build_reliable(app_ctx, state) -> Chart:
                ("pct_reliable_improved", "% reliably improved"),
                ("pct_no_reliable_change", "% no reliable change"),
                ("pct_reliable_deteriorated", "% reliably worsened"),
-               ("reliable_threshold", "Threshold (points)"), ("suppressed", "Suppressed")]
+               ("reliable_threshold", "Threshold (points)"), ("suppressed", "Not shown")]
     filename = common.slug("explorer-reliable-change", scale["scale_id"], wf, wt, dim) + ".csv"
     records = [{"group": "All matching cohorts", **r} for r in overall] + [
         {"group": label(dim, r[dim]), **r} for r in rows]
     records = [{k: r.get(k) for k, _ in columns} for r in records]
     shown = [r for r in records if not r["suppressed"]]
     if not shown:
-        return Chart(title=title, empty=common.too_few("matched pairs", m), columns=columns,
+        return Chart(title=title, empty=common.too_few("figure", m), columns=columns,
                      records=records, filename=filename)
     if shown[0]["pct_reliable_improved"] is None:
         return Chart(title=title, empty="This scale has no reliable-change threshold (no "

@@ -75,7 +75,7 @@ def build_headline(app_ctx, state) -> Chart:
         ]
     else:
         cards.append(_card("Matched pairs", SUPPRESSED_TEXT,
-                           common.too_few("matched pairs", m), "card-pairs"))
+                           common.too_few("figure", m), "card-pairs"))
     sentences = []
     records = []
     # One multiplicity family: every scale shown here (warehouse.outcomes.change_family).
@@ -90,8 +90,7 @@ def build_headline(app_ctx, state) -> Chart:
             "g_ci_low", "g_ci_high", "pct_reliable_improved", "p_adj", "suppressed")}}
         records.append(rec)
         if r["suppressed"]:
-            sentences.append(html.Li(f"{s['name']}: too few matched pairs to show (fewer "
-                                     f"than {m}).", className="suppressed"))
+            sentences.append(html.Li(f"{s['name']}: {SUPPRESSED_TEXT}.", className="suppressed"))
         else:
             sentences.append(html.Li(_sentence(r, s, wf, wt)))
     extra = html.Div([
@@ -104,7 +103,7 @@ def build_headline(app_ctx, state) -> Chart:
                ("mean_change", "Mean change (improvement +)"), ("ci_low", "Change CI low"),
                ("ci_high", "Change CI high"), ("g", "g"), ("g_ci_low", "g CI low"),
                ("g_ci_high", "g CI high"), ("pct_reliable_improved", "% reliably improved"),
-               ("p_adj", "p (BH-adjusted)"), ("suppressed", "Suppressed (< min cell)")]
+               ("p_adj", "p (BH-adjusted)"), ("suppressed", "Not shown")]
     return Chart(
         title=f"Headline results: {label('wave', wf)} → {label('wave', wt)}",
         subtitle=f"{common_n(who['n_people'], m)} people in {n_cohorts:,} cohorts; "
@@ -145,7 +144,7 @@ def build_effects(app_ctx, state) -> Chart:
                ("ci_high", "Change CI high")]
     filename = common.slug("overview-effects", wf, wt) + ".csv"
     if not records:
-        return Chart(title=title, empty=common.too_few("matched pairs", m), notes=notes,
+        return Chart(title=title, empty=common.too_few("figure", m), notes=notes,
                      columns=columns, filename=filename)
     labels = [f"{r['domain']} (n = {r['n_pairs']:,})" for r in records]
     fig = Figure(Scatter(

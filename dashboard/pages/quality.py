@@ -156,7 +156,7 @@ def build_alpha(app_ctx, state) -> Chart:
     rows = reliability_by_wave(app_ctx.db)
     columns = [("scale_id", "Scale"), ("scale", "Name"), ("wave", "Wave"), ("k", "Items"),
                ("n", "Complete responses"), ("alpha", "Alpha"), ("ci_low", "CI low"),
-               ("ci_high", "CI high"), ("suppressed", "Suppressed (< min cell)")]
+               ("ci_high", "CI high"), ("suppressed", "Not shown")]
     title = "Cronbach's alpha by scale and wave (95% CI)"
     shown = [r for r in rows if not r["suppressed"] and r["alpha"] is not None]
     if not shown:

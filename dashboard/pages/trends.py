@@ -16,7 +16,7 @@ KEY, PATH, NAME = "trends", "/trends", "Trends"
 COLUMNS = [("group", "Group"), ("x", "Quarter / wave"), ("n_pairs", "Matched pairs"),
            ("mean_change", "Mean change"), ("ci_low", "Change CI low"),
            ("ci_high", "Change CI high"), ("g", "g"), ("g_ci_low", "g CI low"),
-           ("g_ci_high", "g CI high"), ("suppressed", "Suppressed (< min cell)")]
+           ("g_ci_high", "g CI high"), ("suppressed", "Not shown")]
 
 
 def layout(app_ctx) -> html.Div:
@@ -63,7 +63,7 @@ def build_quarter(app_ctx, state) -> Chart:
         return Chart(title=title, empty="No cohorts match these filters.", columns=COLUMNS,
                      filename=filename)
     if not shown:
-        return Chart(title=title, empty=common.too_few("matched pairs in every quarter", m),
+        return Chart(title=title, empty=common.too_few("quarter", m),
                      records=records, columns=COLUMNS, filename=filename)
     quarters = sorted({r["cohort_quarter"] for r in rows})
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
@@ -121,7 +121,7 @@ def build_sustained(app_ctx, state) -> Chart:
     title = f"{scale['name']}: change from before training at each later wave " \
             f"({common.units(scale)})"
     filename = common.slug("trends-sustained", scale["scale_id"], dim) + ".csv"
-    if scale.get("sd_pre") is None:
+    if not scale.get("measured_before"):
         return Chart(title=title, empty="This scale is not measured before training, so there "
                      "is no change from before training to show.", columns=COLUMNS,
                      filename=filename)
@@ -133,7 +133,7 @@ def build_sustained(app_ctx, state) -> Chart:
                for r in rows]
     shown = [r for r in rows if not r["suppressed"]]
     if not shown:
-        return Chart(title=title, empty=common.too_few("matched pairs", m) if rows else
+        return Chart(title=title, empty=common.too_few("figure", m) if rows else
                      "No cohorts match these filters.", records=records, columns=COLUMNS,
                      filename=filename)
     fig = Figure()

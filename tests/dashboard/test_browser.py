@@ -118,7 +118,7 @@ def test_suppressed_cell_is_marked(live_app, watched):
     card = page.locator("#card-explorer-heatmap")
     card.locator(".chart-notes").filter(has_text="suppressed").wait_for()
     assert "fewer than 11" in card.locator(".chart-notes").inner_text()
-    card.locator("svg text", has_text="suppressed").first.wait_for()
+    card.locator("svg text", has_text="not shown").first.wait_for()
     # the table shows the cell as suppressed, without numbers
     card.get_by_role("button", name="Show as table").click()
     table = card.locator(".chart-table table")

@@ -9,7 +9,7 @@ from tests.etl.linking_fixtures import MAPPING, POST, PRE, codes_file
 from tests.etl.platform_helpers import setup_database, write_mapping
 from warehouse.connection import Database
 from warehouse.dictionary import data_dictionary
-from warehouse.quality import linkage_rates, quarantine_by_rule, quarantine_rows
+from warehouse.quality import ingest_runs, linkage_rates, quarantine_by_rule, quarantine_rows
 
 
 def test_quality_and_dictionary(tiny_db):
@@ -34,3 +34,11 @@ def test_linkage_rates_per_cohort_and_small_cohorts_hidden(tmp_path):
     # Six responses to link is fewer than the default minimum cell size: no counts, no rate.
     (hidden,) = linkage_rates(Database(db, min_cell_size=11))
     assert hidden["suppressed"] and hidden["match_rate"] is None and hidden["candidates"] is None
+
+
+def test_ingest_runs_and_quarantined_rows_name_files_without_the_server_path(demo_db):
+    runs, rows = ingest_runs(demo_db), quarantine_rows(demo_db)
+    assert runs and rows
+    for row in [*runs, *rows]:
+        assert row["source"] and "/" not in row["source"] and "\\" not in row["source"]
+    assert {r["source"] for r in runs} >= {"cohorts.csv", "programs.csv", "instrument.yaml"}
