@@ -13,6 +13,19 @@ from .attrition import (
     attrition_bias_from_moments,
     attrition_funnel,
 )
+from .bootstrap import BootstrapCI, cluster_bootstrap_ci, ratio_bootstrap_ci
+from .comparison import (
+    ArmEffect,
+    AttritionStandard,
+    BaselineEquivalence,
+    ancova,
+    ancova_from_cohort_sums,
+    attrition_standard,
+    baseline_equivalence,
+    baseline_equivalence_from_moments,
+    did_from_cohort_sums,
+    difference_in_differences,
+)
 from .meta import (
     METHODS,
     MetaResult,
@@ -31,6 +44,7 @@ from .paired import (
     paired_change_from_moments,
     wilcoxon_p_from_ranks,
 )
+from .regression import Coefficient, RegressionFit, ols, ols_from_cluster_sums
 from .reliability import Alpha, cronbach_alpha, cronbach_alpha_from_variances
 from .reliable_change import (
     ReliableChangeShares,
@@ -42,6 +56,23 @@ from .reliable_change import (
 from .tiers import DESIGNS, TIER_RULES, EvidenceTier, evidence_tier
 
 __all__ = [
+    "BootstrapCI",
+    "cluster_bootstrap_ci",
+    "ratio_bootstrap_ci",
+    "ArmEffect",
+    "AttritionStandard",
+    "BaselineEquivalence",
+    "ancova",
+    "ancova_from_cohort_sums",
+    "attrition_standard",
+    "baseline_equivalence",
+    "baseline_equivalence_from_moments",
+    "did_from_cohort_sums",
+    "difference_in_differences",
+    "Coefficient",
+    "RegressionFit",
+    "ols",
+    "ols_from_cluster_sums",
     "DESIGNS",
     "METHODS",
     "TIER_RULES",

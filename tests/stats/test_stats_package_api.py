@@ -20,6 +20,12 @@ RESULT_TYPES = [
     stats.AttritionBias,
     stats.MetaResult,
     stats.EvidenceTier,
+    stats.RegressionFit,
+    stats.Coefficient,
+    stats.ArmEffect,
+    stats.BaselineEquivalence,
+    stats.AttritionStandard,
+    stats.BootstrapCI,
 ]
 
 
