@@ -36,6 +36,7 @@ from .meta import (
     study_effect_size,
     to_yi_vi,
 )
+from .mixed import MixedFit, Pattern, fit_reml
 from .multiplicity import benjamini_hochberg
 from .paired import (
     PairedChange,
@@ -56,6 +57,9 @@ from .reliable_change import (
 from .tiers import DESIGNS, TIER_RULES, EvidenceTier, evidence_tier
 
 __all__ = [
+    "MixedFit",
+    "Pattern",
+    "fit_reml",
     "BootstrapCI",
     "cluster_bootstrap_ci",
     "ratio_bootstrap_ci",

@@ -5,6 +5,7 @@ One module per command group, each adding its commands to ``app`` here:
 * ``data``: `generate`, `ingest`, `mapping init`;
 * ``serving``: `serve`, `demo` (the only module that starts the Dash app);
 * ``analysis``: `summarize`, `pool`;
+* ``models``: `model` (the mixed model that uses every wave);
 * ``accounts``: `users add | list | remove | passwd | unlock`, `tokens add | list | revoke`;
 * ``shared``: the consoles, exit codes, --db option and progress bar they share.
 
@@ -18,7 +19,7 @@ import sys
 
 import typer
 
-from attune.cli import accounts, analysis, data, serving
+from attune.cli import accounts, analysis, data, models, serving
 
 app = typer.Typer(
     help=(
@@ -29,7 +30,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for group in (data, serving, analysis, accounts):
+for group in (data, serving, analysis, models, accounts):
     app.add_typer(group.commands)
 
 

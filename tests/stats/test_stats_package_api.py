@@ -26,6 +26,7 @@ RESULT_TYPES = [
     stats.BaselineEquivalence,
     stats.AttritionStandard,
     stats.BootstrapCI,
+    stats.MixedFit,
 ]
 
 
