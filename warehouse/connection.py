@@ -27,7 +27,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -291,6 +291,13 @@ class Query:
         """An intermediate result several public queries build on, cached like them (per
         file, name, key, filters and cell size) and not copied: its callers only read it."""
         return self.database.cached(name, (*key, self.filters, self.floor),
+                                    lambda _snap: compute())
+
+    def aggregate(self, name: str, key: tuple, compute: Callable[[], Any]) -> Any:
+        """The rows of a ``GROUP BY`` that do not depend on who reads them, cached per the
+        filters without ``published`` and without the cell size: exact and published figures,
+        and every cell size, share one read. Not copied: callers only read them."""
+        return self.database.cached(name, (*key, replace(self.filters, published=False)),
                                     lambda _snap: compute())
 
     def shared_if_cached(self, name: str, key: tuple) -> Any | None:

@@ -67,7 +67,8 @@ def _people(q: Query, by: tuple[str, ...]) -> list[dict[str, Any]]:
     waves = q.snap.waves
     select, _ = group_clause(by)
     where, params = where_clause(q.filters)
-    rows = q.fetch_dicts(SQL_PEOPLE.format(group_select=select, where=where), params)
+    rows = q.aggregate("people_rows", (by,), lambda: q.fetch_dicts(
+        SQL_PEOPLE.format(group_select=select, where=where), params))
     groups: dict[tuple, dict[str, Any]] = {}
     keys: dict[tuple, dict[str, int]] = {}  # the record-key sums of the same sets of people
     for row in rows:
@@ -170,8 +171,8 @@ def _attrition(q: Query, scale_id: str, wave_to: str, by: tuple[str, ...]
     bit = 1 << q.wave_position(wave_to)
     select, _ = group_clause(by)
     where, params = where_clause(q.filters)
-    rows = q.fetch_dicts(SQL_BASELINE.format(group_select=select, where=where),
-                         [bit, scale_id, bit, *params])
+    rows = q.aggregate("baseline_rows", (scale_id, bit, by), lambda: q.fetch_dicts(
+        SQL_BASELINE.format(group_select=select, where=where), [bit, scale_id, bit, *params]))
     groups: dict[tuple, dict[bool, dict]] = {}
     for row in rows:
         groups.setdefault(tuple(row[b] for b in by), {})[bool(row["completer"])] = row

@@ -19,6 +19,7 @@ from typing import Any
 from stats.meta import meta_analysis, smcr_from_prepost
 from stats.multiplicity import benjamini_hochberg
 from stats.paired import paired_change_from_moments, paired_t
+from stats.proportions import wilson_interval
 from warehouse.cell_key import (
     Stream,
     cell_key,
@@ -61,8 +62,8 @@ STAT_KEYS = (
     "n_pairs", "mean_from", "mean_to", "sd_from", "sd_to", "r", "mean_change", "sd_change",
     "ci_low", "ci_high", "t", "df", "p", "p_adj", "d_z", "d_z_ci_low", "d_z_ci_high", "d_av",
     "g_av", "g", "g_ci_low", "g_ci_high", "g_vi", "n_improved", "n_deteriorated",
-    "pct_reliable_improved", "pct_reliable_deteriorated", "pct_no_reliable_change",
-    "reliable_threshold", "no_interval",
+    "pct_reliable_improved", "pct_reliable_improved_ci_low", "pct_reliable_improved_ci_high",
+    "pct_reliable_deteriorated", "pct_no_reliable_change", "reliable_threshold", "no_interval",
 )
 # Why a shown group has no confidence interval, t or p (``no_interval``; None when it has).
 NO_INTERVAL_ONE_PAIR = "one matched pair: no spread to estimate an interval from"
@@ -113,11 +114,17 @@ def _change_stats(row: dict[str, Any], info: ScaleInfo) -> dict[str, Any]:
     n_imp, n_det = int(row["n_improved"]), int(row["n_deteriorated"])
     if info.threshold is None:
         out.update(n_improved=None, n_deteriorated=None, pct_reliable_improved=None,
+                   pct_reliable_improved_ci_low=None, pct_reliable_improved_ci_high=None,
                    pct_reliable_deteriorated=None, pct_no_reliable_change=None)
     else:
+        # Wilson 95% interval of the share (stats.proportions), from the counts of this row:
+        # for published figures those are already the protected counts.
+        imp_low, imp_high = wilson_interval(n_imp, n)
         out.update(
             n_improved=n_imp, n_deteriorated=n_det,
             pct_reliable_improved=100.0 * n_imp / n,
+            pct_reliable_improved_ci_low=100.0 * imp_low,
+            pct_reliable_improved_ci_high=100.0 * imp_high,
             pct_reliable_deteriorated=100.0 * n_det / n,
             pct_no_reliable_change=100.0 * (n - n_imp - n_det) / n,
         )
@@ -157,7 +164,8 @@ def _pair_rows(q: Query, scale_id: str | None, wave_from: str, waves_to: tuple[s
     one = [scale_id] if scale_id is not None else []
     sql = SQL_PAIR_GROUPS.format(group_select=select, group_by=group, where=where,
                                  scales=SCALE_ONE if one else SCALE_EVERY)
-    rows = q.fetch_dicts(sql, [*one, wave_from, list(waves_to), *params])
+    rows = q.aggregate("pair_rows", (scale_id, wave_from, waves_to, by), lambda: q.fetch_dicts(
+        sql, [*one, wave_from, list(waves_to), *params]))
     out: dict[str, list[dict[str, Any]]] = {s: [] for s in (one or q.snap.scales)}
     for row in rows:
         out[row["scale_id"]].append(row)
@@ -373,7 +381,8 @@ def group_change(
     Hochberg over the multiplicity family, ``family_p_adj``), ``d_z, d_z_ci_low,
     d_z_ci_high, d_av, g_av`` (from ``stats.paired``), ``g, g_ci_low, g_ci_high, g_vi``
     (standardised mean change, metafor SMCR, the metric of the evidence table),
-    ``n_improved, n_deteriorated, pct_reliable_improved, pct_reliable_deteriorated,
+    ``n_improved, n_deteriorated, pct_reliable_improved`` (with its Wilson 95% CI
+    ``pct_reliable_improved_ci_low/high``), ``pct_reliable_deteriorated,
     pct_no_reliable_change, reliable_threshold``, ``no_interval`` and ``suppressed``. Change
     and effect sizes are signed so that improvement is positive. ``wave_to`` may also be a
     tuple of waves when ``"wave_to"`` is in ``by``.
