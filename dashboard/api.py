@@ -134,7 +134,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("outcomes", "Paired change per group",
              "Matched-pair change of the chosen scale (scale) between two waves (wf, wt), "
              "split into the groups of `by`: the numbers of the outcomes explorer and the "
-             "impact overview.", CHANGE_FIELDS, answer_outcomes, explorer),
+             "Outcomes page.", CHANGE_FIELDS, answer_outcomes, explorer),
     Endpoint("funnel", "People due and answered per wave",
              "Of the people who answered before training, those whose survey at each wave "
              "was due and those who answered it, per group of `by`: the follow-up page's "

@@ -20,7 +20,7 @@ import dash_ag_grid as dag  # imported at start-up: Dash refuses imports inside 
 from dash import MATCH, Input, Output, State, dcc, html
 
 from dashboard.figures import Figure
-from dashboard.style import fmt
+from dashboard.style import DESIGN_STATEMENT, fmt
 from warehouse.csv_cells import neutralise  # the formula guard every CSV writer shares
 
 
@@ -37,6 +37,18 @@ class Chart:
     filename: str = "attune.csv"
     notes: list[str] = field(default_factory=list)  # e.g. suppressed groups
     extra: Any = None  # page-specific content (cards, lists) shown above the chart
+
+
+def design_note() -> html.Span:
+    """The design statement (``style.DESIGN_STATEMENT``) as a line of a page's lead: every
+    page that shows change carries it, on screen and in print."""
+    return html.Span(DESIGN_STATEMENT, className="design-note",
+                     **{"data-testid": "design-note"})
+
+
+def with_design_note(lead: str) -> list:
+    """A page's lead paragraph followed, on its own line, by the design statement."""
+    return [lead, html.Br(), design_note()]
 
 
 def chart_id(name: str, part: str) -> dict[str, str]:

@@ -56,6 +56,12 @@ DIMENSION_LABELS = {"audience": "Audience", "format": "Format", "delivery": "Del
 # What a hidden figure says: never why it is hidden (a small group, or one that would give a
 # small group away), which would itself tell something (docs/security.md).
 SUPPRESSED_TEXT = "not shown"
+# What a single-group pre/post design can and cannot show: said once, on every page (screen,
+# sponsor view and print) that shows change (``components.design_note``).
+DESIGN_STATEMENT = (
+    "Before-and-after change in the same people; without a comparison group it cannot show "
+    "what caused the change."
+)
 
 
 def colour_for(dimension: str, value: Any) -> str:
@@ -94,6 +100,11 @@ def fmt_p(p: float | None) -> str:
 
 def fmt_pct(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value:.{digits}f}%"
+
+
+def fmt_pct_ci(low: float | None, high: float | None, digits: int = 0) -> str:
+    """A share's interval, e.g. '28% to 40%'."""
+    return f"{fmt_pct(low, digits)} to {fmt_pct(high, digits)}"
 
 
 def fmt_ci(low: float | None, high: float | None, digits: int = 2) -> str:

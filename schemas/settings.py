@@ -11,8 +11,8 @@ XDG base directories, as for any command-line tool:
   ``~/.config/attune``.
 
 Each file can be put elsewhere with its environment variable (``$ATTUNE_DB``,
-``$ATTUNE_AUTH_DB``, ``$ATTUNE_KEY_FILE``, ``$ATTUNE_DISCLOSURE_KEY_FILE``) or the commands' options. What ships with the
-package (the demo data) is read from the installed package.
+``$ATTUNE_AUTH_DB``, ``$ATTUNE_KEY_FILE``, ``$ATTUNE_DISCLOSURE_KEY_FILE``) or the commands'
+options. What ships with the package (the demo data) is read from the installed package.
 """
 
 from __future__ import annotations

@@ -80,7 +80,8 @@ MEAN_LIKE = ("mean_from", "mean_to", "mean_change", "sd_from", "sd_to", "sd_chan
 EFFECT_LIKE = ("d_z", "d_z_ci_low", "d_z_ci_high", "d_av", "g_av", "g", "g_ci_low",
                "g_ci_high", "hedges_g", "r")
 ROUNDING: Mapping[str, int] = {
-    "t": 2, "g_vi": 6, "pct_reliable_improved": 1, "pct_reliable_deteriorated": 1,
+    "t": 2, "g_vi": 6, "pct_reliable_improved": 1, "pct_reliable_improved_ci_low": 1,
+    "pct_reliable_improved_ci_high": 1, "pct_reliable_deteriorated": 1,
     "pct_no_reliable_change": 1, "attrition_pct": 1,
 }
 # Significant figures of published p values.

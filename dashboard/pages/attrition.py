@@ -120,7 +120,9 @@ def build_bias(app_ctx, state) -> Chart:
     hidden = [r["group"] for r in records if r["suppressed"]]
     notes = [f"Not shown ({common.hidden_reason(m)}): {', '.join(hidden)}."] \
         if hidden else []
-    notes.append("Shaded band: |g| < 0.2, conventionally a negligible difference.")
+    notes.append("Shaded band: |g| < 0.2, a baseline difference between completers and "
+                 "dropouts conventionally read as negligible; it says how alike they started, "
+                 "not whether they changed alike.")
     first = shown[0]
     return Chart(title=title,
                  subtitle=f"n = {first['n_completers'] + first['n_dropouts']:,} people who "

@@ -52,6 +52,12 @@ def slug(*parts: Any) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in text).lower()
 
 
+def p_adj_label(n_tests: int, family: str) -> str:
+    """The heading of a Benjamini-Hochberg adjusted p: which family it was adjusted over
+    (``warehouse.outcomes.family_p_adj``), so that a reader knows what the adjustment means."""
+    return f"p (Benjamini-Hochberg, adjusted over the {n_tests:,} {family})"
+
+
 def hidden_reason(min_cell: int) -> str:
     """The rule for hidden groups, said once for the page: never which reason hid which
     group (that would tell which ones are small)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import html
 
-from dashboard.components import Chart
+from dashboard.components import Chart, with_design_note
 from dashboard.figures import Figure, Scatter
 from dashboard.pages import common
 from dashboard.pages.charts import ChartSpec, page_layout
@@ -18,8 +18,9 @@ KEY, PATH, NAME = "evidence", "/evidence", "Evidence"
 def layout(app_ctx) -> html.Div:
     return page_layout(
         "Evidence",
-        "How do our programmes' results compare with published studies, and where is evidence "
-        "missing?", CHARTS)
+        with_design_note(
+            "How do our programmes' results compare with published studies, and where is "
+            "evidence missing?"), CHARTS)
 
 
 def build_forest(app_ctx, state) -> Chart:
@@ -220,7 +221,9 @@ CHARTS = (
         "Studies: standardised mean difference yi with 95% CI (from yi and vi, or converted "
         "from the reported g and CI or pre/post means). Diamond: random-effects pooled "
         "estimate (REML) with its 95% CI; band: 95% prediction interval for a new study. Our "
-        "programmes: g (SMCR) pre → post on the chosen scale, same axis.",
+        "programmes: g (SMCR) pre → post on the chosen scale, same axis: change within the "
+        "same people, where most studies compare groups, so the two are not the same "
+        "quantity.",
         build_forest),
     ChartSpec(
         "evidence-gap", "Evidence-and-gap map: audience × outcome domain",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import html
 
-from dashboard.components import Chart
+from dashboard.components import Chart, with_design_note
 from dashboard.figures import Bar, Figure, Heatmap, Scatter
 from dashboard.pages import common
 from dashboard.pages.charts import ChartSpec, page_layout
@@ -16,9 +16,10 @@ from dashboard.style import (
     SUPPRESSED_COLOUR,
     figure_layout,
     fmt,
+    fmt_pct_ci,
     label,
 )
-from warehouse.outcomes import change_distribution, group_change
+from warehouse.outcomes import change_distribution, family_p_adj, group_change
 
 KEY, PATH, NAME = "explorer", "/explorer", "Outcomes explorer"
 DIVERGING = [[0.0, OKABE_ITO["vermillion"]], [0.5, "#f7f7f7"], [1.0, OKABE_ITO["blue"]]]
@@ -27,8 +28,9 @@ DIVERGING = [[0.0, OKABE_ITO["vermillion"]], [0.5, "#f7f7f7"], [1.0, OKABE_ITO["
 def layout(app_ctx) -> html.Div:
     return page_layout(
         "Outcomes explorer",
-        "Change in the chosen scale by audience and programme format. Choose the scale and the "
-        "two waves in the filters.", CHARTS)
+        with_design_note(
+            "Change in the chosen scale by audience and programme format. Choose the scale and "
+            "the two waves in the filters."), CHARTS)
 
 
 def _title_bits(app_ctx, state):
@@ -37,19 +39,39 @@ def _title_bits(app_ctx, state):
     return wf, wt, scale
 
 
+BY = ("audience", "format")
+
+
 def _groups(app_ctx, state):
     wf, wt, scale = _title_bits(app_ctx, state)
     rows = group_change(app_ctx.db, scale_id=scale["scale_id"], wave_from=wf, wave_to=wt,
-                        by=("audience", "format"), filters=common.filters(app_ctx, state))
+                        by=BY, filters=common.filters(app_ctx, state))
     return wf, wt, scale, rows
+
+
+def _columns(app_ctx, state, rows) -> list[tuple[str, str]]:
+    """COLUMNS with the adjusted p headed by its family: how many tests it was adjusted
+    over, and whether those are this table's groups or every scale's."""
+    wf, wt = common.check_waves(app_ctx, state)
+    adjusted = family_p_adj(app_ctx.db, wave_from=wf, wave_to=wt, by=BY,
+                            filters=common.filters(app_ctx, state))
+    n_family = sum(1 for key in adjusted if key[1] == wt)
+    n_table = sum(1 for r in rows if r.get("p_adj") is not None)
+    family = ("groups of this table" if n_family == n_table else
+              f"audience × format groups of every scale ({n_table:,} in this table)")
+    return [(k, common.p_adj_label(n_family, family) if k == "p_adj" else name)
+            for k, name in COLUMNS]
 
 
 COLUMNS = [("audience", "Audience"), ("format", "Format"), ("n_pairs", "Matched pairs"),
            ("mean_from", "Mean before"), ("mean_to", "Mean after"),
            ("mean_change", "Mean change (improvement +)"), ("ci_low", "Change 95% CI low"),
            ("ci_high", "Change 95% CI high"), ("g", "g"), ("g_ci_low", "g CI low"),
-           ("g_ci_high", "g CI high"), ("d_z", "d_z"), ("p_adj", "p (BH-adjusted)"),
+           ("g_ci_high", "g CI high"), ("d_z", "d_z"), ("d_z_ci_low", "d_z CI low"),
+           ("d_z_ci_high", "d_z CI high"), ("p_adj", "p (Benjamini-Hochberg adjusted)"),
            ("pct_reliable_improved", "% reliably improved"),
+           ("pct_reliable_improved_ci_low", "% reliably improved, 95% CI low"),
+           ("pct_reliable_improved_ci_high", "% reliably improved, 95% CI high"),
            ("suppressed", "Not shown")]
 
 
@@ -76,7 +98,8 @@ def build_dumbbell(app_ctx, state) -> Chart:
                          for r in hidden) + ".")
     if not shown:
         return Chart(title=title, empty=common.too_few("group", m),
-                     notes=notes, records=_records(rows), columns=COLUMNS, filename=filename)
+                     notes=notes, records=_records(rows),
+                     columns=_columns(app_ctx, state, rows), filename=filename)
     notes += [f"No 95% CI for {label('audience', r['audience'])} · "
               f"{label('format', r['format'])}: {r['no_interval']}."
               for r in shown if r["no_interval"]]
@@ -113,11 +136,12 @@ def build_dumbbell(app_ctx, state) -> Chart:
                      "arrayminus": [r["mean_to"] - lo for (r, _), lo in zip(part, lows,
                                                                              strict=True)],
                      "thickness": 1.5},
-            customdata=[[r["mean_change"], r["ci_low"], r["ci_high"], r["n_pairs"], r["g"]]
-                        for r, _ in part],
+            customdata=[[r["mean_change"], r["ci_low"], r["ci_high"], r["n_pairs"], r["g"],
+                         r["g_ci_low"], r["g_ci_high"]] for r, _ in part],
             hovertemplate="%{y}<br>" + label("wave", wt) + ": %{x:.2f}<br>change "
                           "%{customdata[0]:+.2f} (95% CI %{customdata[1]:.2f} to "
-                          "%{customdata[2]:.2f})<br>g = %{customdata[4]:.2f}, n = "
+                          "%{customdata[2]:.2f})<br>g = %{customdata[4]:.2f} (95% CI "
+                          "%{customdata[5]:.2f} to %{customdata[6]:.2f}), n = "
                           "%{customdata[3]:,}<extra></extra>",
         ))
     fig.update_xaxes(title=f"Mean score ({common.units(scale)})")
@@ -125,7 +149,8 @@ def build_dumbbell(app_ctx, state) -> Chart:
     figure_layout(fig, height=max(300, 90 + 26 * len(shown)))
     n = sum(r["n_pairs"] for r in shown)
     return Chart(title=title, subtitle=f"n = {n:,} matched pairs in {len(shown)} groups shown",
-                 figure=fig, records=_records(rows), columns=COLUMNS, notes=notes,
+                 figure=fig, records=_records(rows),
+                     columns=_columns(app_ctx, state, rows), notes=notes,
                  filename=filename)
 
 
@@ -155,7 +180,9 @@ def build_heatmap(app_ctx, state) -> Chart:
                 trow.append("not shown")
             else:
                 zrow.append(r["g"])
-                trow.append(f"g = {fmt(r['g'])}<br>n = {r['n_pairs']:,}")
+                interval = "no CI" if r["g_ci_low"] is None else \
+                    f"95% CI {fmt(r['g_ci_low'])} to {fmt(r['g_ci_high'])}"
+                trow.append(f"g = {fmt(r['g'])}<br>{interval}<br>n = {r['n_pairs']:,}")
         z.append(zrow)
         text.append(trow)
     xl = [label("format", f) for f in formats]
@@ -194,7 +221,8 @@ def build_heatmap(app_ctx, state) -> Chart:
     notes = [f"{n_sup} cell(s) suppressed: {common.hidden_reason(m)}."] if n_sup else []
     return Chart(title=title,
                  subtitle=f"n = {n:,} matched pairs in the cells shown; positive g = improvement",
-                 figure=fig, records=_records(rows), columns=COLUMNS, notes=notes,
+                 figure=fig, records=_records(rows),
+                     columns=_columns(app_ctx, state, rows), notes=notes,
                  filename=filename)
 
 
@@ -254,6 +282,8 @@ def build_reliable(app_ctx, state) -> Chart:
             f"{label('wave', wt)} (% of matched pairs)"
     columns = [("group", dim.capitalize()), ("n_pairs", "Matched pairs"),
                ("pct_reliable_improved", "% reliably improved"),
+               ("pct_reliable_improved_ci_low", "% reliably improved, 95% CI low"),
+               ("pct_reliable_improved_ci_high", "% reliably improved, 95% CI high"),
                ("pct_no_reliable_change", "% no reliable change"),
                ("pct_reliable_deteriorated", "% reliably worsened"),
                ("reliable_threshold", "Threshold (points)"), ("suppressed", "Not shown")]
@@ -271,6 +301,9 @@ def build_reliable(app_ctx, state) -> Chart:
                      filename=filename)
     fig = Figure()
     ylab = [f"{r['group']} (n = {r['n_pairs']:,})" for r in shown]
+    improved_ci = [" (95% CI " + fmt_pct_ci(r["pct_reliable_improved_ci_low"],
+                                            r["pct_reliable_improved_ci_high"], 1) + ")"
+                   for r in shown]
     for key, name, colour in (
         ("pct_reliable_improved", "Reliably improved", CHANGE_COLOURS["improved"]),
         ("pct_no_reliable_change", "No reliable change", CHANGE_COLOURS["unchanged"]),
@@ -280,7 +313,8 @@ def build_reliable(app_ctx, state) -> Chart:
             y=ylab, x=[r[key] for r in shown], orientation="h", name=name,
             marker_color=colour, text=[f"{r[key]:.0f}%" for r in shown],
             textposition="inside", insidetextanchor="middle",
-            hovertemplate="%{y}<br>" + name + ": %{x:.1f}%<extra></extra>",
+            customdata=improved_ci if key == "pct_reliable_improved" else [""] * len(shown),
+            hovertemplate="%{y}<br>" + name + ": %{x:.1f}%%{customdata}<extra></extra>",
         ))
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title="% of matched pairs", range=[0, 100])
@@ -298,14 +332,17 @@ CHARTS = (
     ChartSpec(
         "explorer-dumbbell", "Mean score before and after, by audience and format",
         "Dots: mean score of the matched pairs at each wave. The bar on the later dot is the "
-        "95% CI of the paired change (paired t), so a bar that does not reach the earlier dot "
-        "is a change unlikely under no change.",
+        "95% CI of that group's paired change (paired t), one group at a time: it is not a "
+        "test between groups (overlapping intervals do not mean no difference) nor adjusted "
+        "for the many groups shown; for that, read the Benjamini-Hochberg adjusted p in the "
+        "table.",
         build_dumbbell),
     ChartSpec(
         "explorer-heatmap", "Effect size g by audience (rows) and format (columns)",
         "g = standardised mean change (change / pre-training SD, small-sample corrected; "
-        "metafor SMCR). Cells with too few matched pairs are marked and left blank; p values "
-        "in the table are Benjamini-Hochberg adjusted across every cell shown, of every scale.",
+        "metafor SMCR), with its 95% CI in each cell. Cells with too few matched pairs are "
+        "marked and left blank; the table's p values are Benjamini-Hochberg adjusted over "
+        "the family its heading names.",
         build_heatmap),
     ChartSpec(
         "explorer-distribution", "Distribution of individual change",
@@ -317,6 +354,7 @@ CHARTS = (
         "explorer-reliable", "Reliable change: share improved, unchanged, worsened",
         "Jacobson & Truax reliable change index: change beyond 1.96 × S_diff, where S_diff = "
         "√2 × pre-training SD (all participants) × √(1 − reliability); reliability is the "
-        "scale's declared value or its baseline Cronbach alpha.",
+        "scale's declared value or its baseline Cronbach alpha. The share reliably improved "
+        "has a 95% Wilson score interval (Wilson 1927), in the hover and the table.",
         build_reliable),
 )

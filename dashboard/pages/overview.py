@@ -1,26 +1,35 @@
-"""Impact overview (for sponsors): headline numbers with plain-language sentences."""
+"""Outcomes (for sponsors): headline numbers with plain-language sentences."""
 
 from __future__ import annotations
 
 from dash import html
 
-from dashboard.components import Chart
+from dashboard.components import Chart, with_design_note
 from dashboard.figures import Figure, Scatter
 from dashboard.pages import common
 from dashboard.pages.charts import ChartSpec, page_layout
-from dashboard.style import OKABE_ITO, SUPPRESSED_TEXT, figure_layout, fmt, fmt_pct, label
+from dashboard.style import (
+    OKABE_ITO,
+    SUPPRESSED_TEXT,
+    figure_layout,
+    fmt,
+    fmt_pct,
+    fmt_pct_ci,
+    label,
+)
 from warehouse.catalog import cohort_count
 from warehouse.followup import people
 from warehouse.outcomes import change_family, group_change
 
-KEY, PATH, NAME = "overview", "/", "Impact overview"
+KEY, PATH, NAME = "overview", "/", "Outcomes"
 
 
 def layout(app_ctx) -> html.Div:
     return page_layout(
-        "Impact overview",
-        "What changed for the people trained, in the cohorts matching the filters. Every "
-        "number compares the same people before and after training (matched pairs).", CHARTS)
+        "Outcomes",
+        with_design_note(
+            "Scores before and after training in the cohorts matching the filters. Every "
+            "number compares the same people at both surveys (matched pairs)."), CHARTS)
 
 
 def _sentence(row: dict, scale: dict, wf: str, wt: str) -> str:
@@ -62,14 +71,17 @@ def build_headline(app_ctx, state) -> Chart:
     cards = [_card("People trained", common_n(who["n_people"], m),
                    f"in {n_cohorts:,} cohorts matching the filters", "card-people")]
     if main and not main["suppressed"]:
+        share_ci = fmt_pct_ci(main["pct_reliable_improved_ci_low"],
+                              main["pct_reliable_improved_ci_high"])
         cards += [
             _card("Matched pairs", f"{main['n_pairs']:,}",
                   f"answered {scale['name'].lower()} both {label('wave', wf).lower()} and "
                   f"{label('wave', wt).lower()}", "card-pairs"),
             _card("Reliably improved", fmt_pct(main["pct_reliable_improved"]),
-                  f"changed by more than {fmt(main['reliable_threshold'])} points "
-                  f"(measurement error); {fmt_pct(main['pct_reliable_deteriorated'])} "
-                  "reliably worsened", "card-reliable"),
+                  f"95% CI {share_ci}; changed by more than "
+                  f"{fmt(main['reliable_threshold'])} points (measurement error); "
+                  f"{fmt_pct(main['pct_reliable_deteriorated'])} reliably worsened",
+                  "card-reliable"),
             _card("Effect size g", fmt(main["g"]),
                   f"95% CI {fmt(main['g_ci_low'])} to {fmt(main['g_ci_high'])}", "card-g"),
         ]
@@ -87,7 +99,8 @@ def build_headline(app_ctx, state) -> Chart:
         r = got[0]
         rec = {"domain": s["domain"], "scale": s["name"], **{k: r[k] for k in (
             "n_pairs", "mean_from", "mean_to", "mean_change", "ci_low", "ci_high", "g",
-            "g_ci_low", "g_ci_high", "pct_reliable_improved", "p_adj", "suppressed")}}
+            "g_ci_low", "g_ci_high", "pct_reliable_improved", "pct_reliable_improved_ci_low",
+            "pct_reliable_improved_ci_high", "p_adj", "suppressed")}}
         records.append(rec)
         if r["suppressed"]:
             sentences.append(html.Li(f"{s['name']}: {SUPPRESSED_TEXT}.", className="suppressed"))
@@ -103,7 +116,10 @@ def build_headline(app_ctx, state) -> Chart:
                ("mean_change", "Mean change (improvement +)"), ("ci_low", "Change CI low"),
                ("ci_high", "Change CI high"), ("g", "g"), ("g_ci_low", "g CI low"),
                ("g_ci_high", "g CI high"), ("pct_reliable_improved", "% reliably improved"),
-               ("p_adj", "p (BH-adjusted)"), ("suppressed", "Not shown")]
+               ("pct_reliable_improved_ci_low", "% reliably improved, 95% CI low"),
+               ("pct_reliable_improved_ci_high", "% reliably improved, 95% CI high"),
+               ("p_adj", common.p_adj_label(sum(r["p_adj"] is not None for r in family),
+                                             "scales of this table")), ("suppressed", "Not shown")]
     return Chart(
         title=f"Headline results: {label('wave', wf)} → {label('wave', wt)}",
         subtitle=f"{common_n(who['n_people'], m)} people in {n_cohorts:,} cohorts; "
@@ -175,11 +191,12 @@ CHARTS = (
         "CI from the paired t distribution; g = standardised mean change (change divided by "
         "the pre-training SD, small-sample corrected; metafor SMCR) with its 95% CI. Reliable "
         "improvement: change larger than 1.96 × the standard error of a difference (Jacobson "
-        "& Truax).",
+        "& Truax), with its 95% Wilson interval. p adjusted by Benjamini-Hochberg over the "
+        "scales of the table.",
         build_headline),
     ChartSpec(
         "overview-effects", "Effect size by outcome domain (g, 95% CI)",
         "One point per scale: standardised mean change g with its 95% CI; positive = "
-        "improvement (burnout is reversed). 0.2 small, 0.5 medium, 0.8 large.",
+        "improvement (burnout is reversed).",
         build_effects),
 )

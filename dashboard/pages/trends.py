@@ -1,10 +1,11 @@
-"""Trends: change by cohort start quarter, and the sustained effect at 3, 6 and 12 months."""
+"""Trends: change by cohort start quarter, and the change from before training at each later
+wave (end of training, 3, 6 and 12 months)."""
 
 from __future__ import annotations
 
 from dash import html
 
-from dashboard.components import Chart
+from dashboard.components import Chart, with_design_note
 from dashboard.figures import Figure, Scatter, make_subplots
 from dashboard.pages import common
 from dashboard.pages.charts import ChartSpec, page_layout
@@ -22,8 +23,10 @@ COLUMNS = [("group", "Group"), ("x", "Quarter / wave"), ("n_pairs", "Matched pai
 def layout(app_ctx) -> html.Div:
     return page_layout(
         "Trends",
-        "Is the effect stable across cohorts, and does it last? Use “Compare groups by” in the "
-        "filters to split the lines by audience or format.", CHARTS)
+        with_design_note(
+            "Is the change the same across cohorts, and is it still there at follow-up? Use "
+            "“Compare groups by” in the filters to split the lines by audience or format."),
+        CHARTS)
 
 
 def _groups(rows, dim):
@@ -152,9 +155,11 @@ def build_sustained(app_ctx, state) -> Chart:
                      "arrayminus": [0 if r["no_interval"] else r["mean_change"] - r["ci_low"]
                                     for r in pts],
                      "thickness": 1.5},
-            customdata=[[label("wave", r["wave_to"]), r["n_pairs"], r["g"]] for r in pts],
+            customdata=[[label("wave", r["wave_to"]), r["n_pairs"], r["g"], r["g_ci_low"],
+                         r["g_ci_high"]] for r in pts],
             hovertemplate=name + "<br>%{customdata[0]}: change %{y:+.2f}, g = "
-                          "%{customdata[2]:.2f}, n = %{customdata[1]:,}<extra></extra>",
+                          "%{customdata[2]:.2f} (95% CI %{customdata[3]:.2f} to "
+                          "%{customdata[4]:.2f}), n = %{customdata[1]:,}<extra></extra>",
         ))
     fig.add_hline(y=0, line_color="#777", line_width=1)
     fig.update_xaxes(title="Months after the end of training", tickvals=[0, 3, 6, 12],
@@ -179,7 +184,7 @@ CHARTS = (
         "matched pairs with 95% CI bands. Quarters with too few pairs are gaps in the line.",
         build_quarter),
     ChartSpec(
-        "trends-sustained", "Sustained effect: change from before training",
+        "trends-sustained", "Change from before training at each later wave",
         "Mean change from the pre-training survey to the end of training and to each "
         "follow-up, in the people who answered both (so each point may describe different "
         "people). 95% CI from the paired t distribution.",

@@ -9,7 +9,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 PAGES = {
-    "/": "Impact overview",
+    "/": "Outcomes",
     "/explorer": "Outcomes explorer",
     "/trends": "Trends",
     "/attrition": "Follow-up and attrition",
@@ -197,6 +197,19 @@ def test_printed_page_keeps_filters_and_suppression_notes_but_not_controls(live_
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
     page.emulate_media(media="screen")
     assert page.locator("#filters").is_visible()
+    assert problems == []
+
+
+def test_design_statement_is_shown_and_printed_on_the_outcomes_page(live_app, watched):
+    page, problems = watched
+    page.goto(live_app.url + "/")
+    note = page.get_by_test_id("design-note")
+    note.wait_for()
+    assert "without a comparison group it cannot show what caused the change" in \
+        note.inner_text()
+    page.emulate_media(media="print")
+    assert note.is_visible()
+    page.emulate_media(media="screen")
     assert problems == []
 
 

@@ -1,5 +1,5 @@
-"""The overview's "p (BH-adjusted)" column: adjusted over the one multiplicity family (every
-scale shown), not scale by scale."""
+"""The overview's Benjamini-Hochberg adjusted p column: adjusted over the one multiplicity
+family (every scale shown), not scale by scale."""
 
 from __future__ import annotations
 

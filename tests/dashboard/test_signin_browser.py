@@ -103,8 +103,8 @@ def test_sign_in_and_the_pages_work_under_the_content_security_policy(site, visi
     page.locator(".chart-subtitle").filter(has_text=re.compile(r"\d")).first.wait_for()
     page.wait_for_function(PLOTTED)  # Plotly drew a chart
     assert page.locator("#who-name").inner_text() == "ada (admin)"
-    page.get_by_role("link", name="Impact overview", exact=True).first.click()
-    page.get_by_role("heading", level=1, name="Impact overview").wait_for()
+    page.get_by_role("link", name="Outcomes", exact=True).first.click()
+    page.get_by_role("heading", level=1, name="Outcomes").wait_for()
     page.wait_for_function(PLOTTED)
     page.wait_for_load_state("networkidle")
     assert violations(page) == [] and problems == []
