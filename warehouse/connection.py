@@ -271,6 +271,9 @@ def as_database(db: Database | Path | str, min_cell_size: int | None = None) -> 
 # --- one query -------------------------------------------------------------------------------
 
 
+KEY_SUM, NO_KEY_SUM = "sum(c.k)::BIGINT", "0::BIGINT"  # see Query.key_sum
+
+
 @dataclass(frozen=True)
 class Query:
     """One public query being computed: the database and snapshot it reads, the filters in
@@ -293,11 +296,26 @@ class Query:
         return self.database.cached(name, (*key, self.filters, self.floor),
                                     lambda _snap: compute())
 
+    @property
+    def key_sum(self) -> str:
+        """SQL of the ``k`` column of a summary query: the sum of the members' record keys,
+        which only published figures need (``warehouse.cell_key``); a constant otherwise,
+        so exact figures do not pay for it."""
+        return KEY_SUM if self.filters.published else NO_KEY_SUM
+
     def aggregate(self, name: str, key: tuple, compute: Callable[[], Any]) -> Any:
         """The rows of a ``GROUP BY`` that do not depend on who reads them, cached per the
-        filters without ``published`` and without the cell size: exact and published figures,
-        and every cell size, share one read. Not copied: callers only read them."""
-        return self.database.cached(name, (*key, replace(self.filters, published=False)),
+        filters without ``published`` (but with whether they carry the key sums) and without
+        the cell size: every cell size shares one read, and the rows read for published
+        figures (a superset: they also carry the key sums) serve the exact figures of the same
+        filters, e.g. the tier a sponsor's page decides on exact figures. Not copied: callers
+        only read them."""
+        unpublished = replace(self.filters, published=False)
+        if not self.filters.published:
+            with_keys = self.database.peek(name, (*key, unpublished, True))
+            if with_keys is not None:
+                return with_keys
+        return self.database.cached(name, (*key, unpublished, self.filters.published),
                                     lambda _snap: compute())
 
     def shared_if_cached(self, name: str, key: tuple) -> Any | None:

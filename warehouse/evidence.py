@@ -28,7 +28,7 @@ FROM attune.evidence ORDER BY outcome_domain, year, study_id
 """
 SQL_COHORT_CELLS = """
 SELECT c.audience, c.scale_id, count(DISTINCT c.cidx) AS cohorts, sum(c.n)::BIGINT AS n,
-       sum(c.k)::BIGINT AS k
+       {key_sum} AS k
 FROM memory.pair_cube AS c JOIN memory.cohort_dim AS d USING (cidx)
 WHERE c.wave_from = 'pre' AND c.wave_to = 'post' AND {where}
 GROUP BY ALL
@@ -175,7 +175,7 @@ def gap_map(
 def _gap_map(q: Query) -> list[dict[str, Any]]:
     domains = {s.scale_id: s.domain for s in q.snap.scales.values()}
     where, params = where_clause(q.filters)
-    rows = q.fetch_dicts(SQL_COHORT_CELLS.format(where=where), params)
+    rows = q.fetch_dicts(SQL_COHORT_CELLS.format(where=where, key_sum=q.key_sum), params)
     # Per scale, the audiences add up to the scale's matched pairs shown elsewhere.
     hidden = complementary_suppression(
         [(r["scale_id"], r["audience"]) for r in rows], [(r["n"],) for r in rows],

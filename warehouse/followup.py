@@ -27,14 +27,14 @@ from warehouse.filters import Filters, group_clause, groups_sort_key, where_clau
 from warehouse.numbers import clean
 
 SQL_PEOPLE = """
-SELECT {group_select} c.mask, d.eligible_mask, sum(c.n)::BIGINT AS n, sum(c.k)::BIGINT AS k
+SELECT {group_select} c.mask, d.eligible_mask, sum(c.n)::BIGINT AS n, {key_sum} AS k
 FROM memory.people_cube AS c JOIN memory.cohort_dim AS d USING (cidx)
 WHERE {where}
 GROUP BY ALL
 """
 SQL_BASELINE = """
 SELECT {group_select} ((c.scored_mask & ?) <> 0) AS completer,
-       sum(c.n)::BIGINT AS n, sum(c.s) AS s, sum(c.ss) AS ss, sum(c.k)::BIGINT AS k
+       sum(c.n)::BIGINT AS n, sum(c.s) AS s, sum(c.ss) AS ss, {key_sum} AS k
 FROM memory.baseline_cube AS c JOIN memory.cohort_dim AS d USING (cidx)
 WHERE c.scale_id = ? AND (d.eligible_mask & ?) <> 0 AND {where}
 GROUP BY ALL
@@ -68,7 +68,7 @@ def _people(q: Query, by: tuple[str, ...]) -> list[dict[str, Any]]:
     select, _ = group_clause(by)
     where, params = where_clause(q.filters)
     rows = q.aggregate("people_rows", (by,), lambda: q.fetch_dicts(
-        SQL_PEOPLE.format(group_select=select, where=where), params))
+        SQL_PEOPLE.format(group_select=select, where=where, key_sum=q.key_sum), params))
     groups: dict[tuple, dict[str, Any]] = {}
     keys: dict[tuple, dict[str, int]] = {}  # the record-key sums of the same sets of people
     for row in rows:
@@ -172,7 +172,8 @@ def _attrition(q: Query, scale_id: str, wave_to: str, by: tuple[str, ...]
     select, _ = group_clause(by)
     where, params = where_clause(q.filters)
     rows = q.aggregate("baseline_rows", (scale_id, bit, by), lambda: q.fetch_dicts(
-        SQL_BASELINE.format(group_select=select, where=where), [bit, scale_id, bit, *params]))
+        SQL_BASELINE.format(group_select=select, where=where, key_sum=q.key_sum),
+        [bit, scale_id, bit, *params]))
     groups: dict[tuple, dict[bool, dict]] = {}
     for row in rows:
         groups.setdefault(tuple(row[b] for b in by), {})[bool(row["completer"])] = row

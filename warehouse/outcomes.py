@@ -40,10 +40,11 @@ from warehouse.filters import Filters, group_clause, groups_sort_key, where_clau
 from warehouse.numbers import clean
 from warehouse.summaries import HIST_BIN_WIDTH, ScaleInfo
 
-# {group_select}/{group_by}/{where} come from the whitelists of warehouse.filters.
+# {group_select}/{group_by}/{where} come from the whitelists of warehouse.filters, {key_sum}
+# from Query.key_sum (a constant of the code).
 SQL_PAIR_GROUPS = """
 SELECT {group_select}
-       sum(c.n)::BIGINT AS n, sum(c.k)::BIGINT AS k, sum(c.s_f) AS s_f, sum(c.s_t) AS s_t,
+       sum(c.n)::BIGINT AS n, {key_sum} AS k, sum(c.s_f) AS s_f, sum(c.s_t) AS s_t,
        sum(c.ss_f) AS ss_f, sum(c.ss_t) AS ss_t, sum(c.s_c) AS s_c, sum(c.ss_c) AS ss_c,
        sum(c.n_improved)::BIGINT AS n_improved, sum(c.n_deteriorated)::BIGINT AS n_deteriorated
 FROM memory.pair_cube AS c JOIN memory.cohort_dim AS d USING (cidx)
@@ -52,7 +53,7 @@ GROUP BY {group_by}
 """
 SCALE_ONE, SCALE_EVERY = "c.scale_id = ?", "TRUE"  # {scales}: one scale, or every scale
 SQL_HIST = """
-SELECT c.bin, sum(c.n)::BIGINT AS n, sum(c.k)::BIGINT AS k
+SELECT c.bin, sum(c.n)::BIGINT AS n, {key_sum} AS k
 FROM memory.hist_cube AS c JOIN memory.cohort_dim AS d USING (cidx)
 WHERE c.scale_id = ? AND c.wave_from = ? AND c.wave_to = ? AND {where}
 GROUP BY c.bin ORDER BY c.bin
@@ -163,6 +164,7 @@ def _pair_rows(q: Query, scale_id: str | None, wave_from: str, waves_to: tuple[s
     where, params = where_clause(q.filters)
     one = [scale_id] if scale_id is not None else []
     sql = SQL_PAIR_GROUPS.format(group_select=select, group_by=group, where=where,
+                                 key_sum=q.key_sum,
                                  scales=SCALE_ONE if one else SCALE_EVERY)
     rows = q.aggregate("pair_rows", (scale_id, wave_from, waves_to, by), lambda: q.fetch_dicts(
         sql, [*one, wave_from, list(waves_to), *params]))
@@ -469,7 +471,8 @@ def change_distribution(
     def compute(q: Query) -> dict[str, Any]:
         info = q.scale(scale_id)
         where, params = where_clause(q.filters)
-        rows = q.fetch(SQL_HIST.format(where=where), [scale_id, wave_from, wave_to, *params])
+        rows = q.fetch(SQL_HIST.format(where=where, key_sum=q.key_sum),
+                       [scale_id, wave_from, wave_to, *params])
         total = sum(n for _, n, _ in rows)
         published = q.filters.published
         threshold = published_threshold(info.threshold) if published else info.threshold
