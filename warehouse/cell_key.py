@@ -187,6 +187,19 @@ def _sums(n: int, mean: float, var: float) -> tuple[float, float]:
     return s, var * (n - 1) + s * s / n
 
 
+def _protected_mean(n: int, mean: float, sd: float, cell: int, stream: tuple,
+                    step: float) -> float:
+    """A mean as published: moved by up to ``noise_band``'s bound in group SDs over the exact
+    n (so the count's noise stays out of it). The one place this is done, so the same people's
+    same score gets the same noise in every table."""
+    return mean + noise_band(n)[0] * max(sd, noise_floor(n, step)) * noise(cell, *stream) / n
+
+
+def _protected_variance(n: int, sd: float, cell: int, stream: tuple) -> float:
+    """A variance as published: scaled by 1 + ``noise_band``'s factor * v / sqrt(n)."""
+    return sd**2 * (1 + noise_band(n)[1] * noise(cell, *stream) / math.sqrt(n))
+
+
 def protect_pair_row(row: Mapping[str, Any], stream: Stream, step: float) -> dict[str, Any]:
     """A matched-pair group's sums as published: the same keys (``n, s_f, s_t, ss_f, ss_t,
     s_c, ss_c, n_improved, n_deteriorated``) with perturbed values, from which the usual
@@ -194,20 +207,15 @@ def protect_pair_row(row: Mapping[str, Any], stream: Stream, step: float) -> dic
     keys; ``step`` the scale's answer step (1 / number of items)."""
     n = int(row["n"])
     cell = cell_key(row["k"])
-    floor = noise_floor(n, step)
-    mean_f, mean_c = row["s_f"] / n, row["s_c"] / n
+    s, f, t = stream.scale_id, stream.wave_from, stream.wave_to
     sd_f, sd_t = _sd(n, row["s_f"], row["ss_f"]), _sd(n, row["s_t"], row["ss_t"])
     sd_c = _sd(n, row["s_c"], row["ss_c"])
-    s, f, t = stream.scale_id, stream.wave_from, stream.wave_to
-    # Sums move by up to `bound` group SDs: the mean by that over n (exact n, so the count's
-    # noise stays out of the mean).
-    bound, factor = noise_band(n)
-    mean_f += bound * max(sd_f, floor) * noise(cell, "mean", s, f) / n
-    mean_c += bound * max(sd_c, floor) * noise(cell, "change", s, f, t) / n
-    root = math.sqrt(n)
-    var_f = sd_f**2 * (1 + factor * noise(cell, "var", s, f) / root)
-    var_t = sd_t**2 * (1 + factor * noise(cell, "var", s, t) / root)
-    var_c = sd_c**2 * (1 + factor * noise(cell, "var_change", s, f, t) / root)
+    # the later wave's mean is the earlier one's plus the change
+    mean_f = _protected_mean(n, row["s_f"] / n, sd_f, cell, ("mean", s, f), step)
+    mean_c = _protected_mean(n, row["s_c"] / n, sd_c, cell, ("change", s, f, t), step)
+    var_f = _protected_variance(n, sd_f, cell, ("var", s, f))
+    var_t = _protected_variance(n, sd_t, cell, ("var", s, t))
+    var_c = _protected_variance(n, sd_c, cell, ("var_change", s, f, t))
     # Keep the three variances those of some correlation in [-1, 1].
     lo, hi = (math.sqrt(var_f) - math.sqrt(var_t)) ** 2, (math.sqrt(var_f) + math.sqrt(var_t)) ** 2
     var_c = min(max(var_c, lo), hi)
@@ -215,15 +223,14 @@ def protect_pair_row(row: Mapping[str, Any], stream: Stream, step: float) -> dic
     s_f, ss_f = _sums(n_pub, mean_f, var_f)
     s_t, ss_t = _sums(n_pub, mean_f + mean_c, var_t)
     s_c, ss_c = _sums(n_pub, mean_c, var_c)
-    improved = _share_count(row["n_improved"], n, n_pub, cell, ("improved", s, f, t))
-    deteriorated = _share_count(row["n_deteriorated"], n, n_pub, cell,
-                                ("deteriorated", s, f, t))
+    improved = _share_count(row["n_improved"], n_pub, cell, ("improved", s, f, t))
+    deteriorated = _share_count(row["n_deteriorated"], n_pub, cell, ("deteriorated", s, f, t))
     deteriorated = min(deteriorated, n_pub - improved)
     return {**row, "n": n_pub, "s_f": s_f, "s_t": s_t, "ss_f": ss_f, "ss_t": ss_t,
             "s_c": s_c, "ss_c": ss_c, "n_improved": improved, "n_deteriorated": deteriorated}
 
 
-def _share_count(count: int, n: int, n_pub: int, cell: int, stream: tuple) -> int:
+def _share_count(count: int, n_pub: int, cell: int, stream: tuple) -> int:
     """A count within a group (e.g. the reliably improved), perturbed like any count and kept
     between 0 and the group's published count."""
     count = int(count)
@@ -237,9 +244,8 @@ def protect_moments(n: int, s: float, ss: float, key_sum: int, stream: tuple,
     as ``protect_pair_row``, for baseline scores of completers and dropouts)."""
     cell = cell_key(key_sum)
     sd = _sd(n, s, ss)
-    bound, factor = noise_band(n)
-    mean = s / n + bound * max(sd, noise_floor(n, step)) * noise(cell, "mean", *stream) / n
-    var = sd**2 * (1 + factor * noise(cell, "var", *stream) / math.sqrt(n))
+    mean = _protected_mean(n, s / n, sd, cell, ("mean", *stream), step)
+    var = _protected_variance(n, sd, cell, ("var", *stream))
     n_pub = perturbed_count(n, cell)
     s_pub, ss_pub = _sums(n_pub, mean, var)
     return n_pub, s_pub, ss_pub
@@ -258,6 +264,15 @@ def decimals_for(low: Any, high: Any) -> int:
         return MIN_DECIMALS
     half = (high - low) / 2
     return max(MIN_DECIMALS, min(9, math.ceil(-math.log10(2 * ROUNDING_SHARE * half))))
+
+
+def published_scale(scale: Mapping[str, Any]) -> dict[str, Any]:
+    """A scale's catalogue entry as published: its pre-training SD, drawn from every
+    sponsor's cohorts, left out; its threshold and reliability rounded (1 and 2 decimals)."""
+    reliability = scale.get("reliability_used")
+    return {**scale, "sd_pre": None,
+            "reliable_threshold": published_threshold(scale.get("reliable_threshold")),
+            "reliability_used": None if reliability is None else round(reliability, 2)}
 
 
 def round_published(values: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any
 
 from schemas.contract import AUDIENCES, DELIVERIES, FORMATS, WAVES
-from warehouse.cell_key import published_threshold
+from warehouse.cell_key import published_scale
 
 Options = Mapping[str, Any]  # what warehouse.catalog.filter_options returns
 
@@ -292,7 +292,7 @@ def filters_from_state(state: Mapping[str, Any], options: Options,
 def scope_options(options: Options, scope: SponsorScope) -> dict[str, Any]:
     """The filter choices a sponsor may see: each filter's choices cut to what its sponsor
     restriction lets through, no date bounds (they are drawn from every sponsor's cohorts),
-    no snapshot cutoff, and no pooled figures of the scales beyond their rounded threshold."""
+    no snapshot cutoff, and the scales as published (``published_scale``)."""
     scoped = dict(options)
     for spec in DATA_FILTERS:
         if spec.for_sponsor is not None:
@@ -305,10 +305,7 @@ def scope_options(options: Options, scope: SponsorScope) -> dict[str, Any]:
     scoped["program_sponsors"] = {p: [scope.sponsor] for p in scoped.get("programs", {})}
     scoped["cutoff"] = None
     # The scales' pre-training SD and threshold are drawn from every sponsor's cohorts.
-    scoped["scales"] = [
-        {**s, "sd_pre": None, "reliable_threshold": published_threshold(
-            s.get("reliable_threshold"))}
-        for s in options.get("scales", [])]
+    scoped["scales"] = [published_scale(s) for s in options.get("scales", [])]
     return scoped
 
 

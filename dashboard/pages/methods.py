@@ -16,7 +16,7 @@ from dashboard.components import data_table, to_csv
 from dashboard.pages.charts import safe_build
 from stats.tiers import TIER_RULES
 from warehouse.catalog import scales
-from warehouse.cell_key import NOISE_SENTENCE, published_threshold
+from warehouse.cell_key import NOISE_SENTENCE, published_scale
 from warehouse.dictionary import data_dictionary
 
 KEY, PATH, NAME = "methods", "/methods", "Data and methods"
@@ -50,10 +50,7 @@ def layout(app_ctx) -> html.Div:
         dictionary = [] if sponsor else data_dictionary(app_ctx.db)
         scale_rows = scales(app_ctx.db)
         if sponsor:  # drawn from every sponsor's cohorts: published only as rounded figures
-            scale_rows = [{**row, "reliable_threshold": published_threshold(
-                               row.get("reliable_threshold")),
-                           "reliability_used": None if row.get("reliability_used") is None
-                           else round(row["reliability_used"], 2)} for row in scale_rows]
+            scale_rows = [published_scale(row) for row in scale_rows]
     except Exception as error:  # noqa: BLE001 - shown to the user, page still renders
         dictionary, scale_rows = [], []
         problem = html.P(f"The database could not be read: {error}", role="alert")
