@@ -340,8 +340,8 @@ CHARTS = (
     ChartSpec(
         "explorer-heatmap", "Effect size g by audience (rows) and format (columns)",
         "g = standardised mean change (change / pre-training SD, small-sample corrected; "
-        "metafor SMCR), with its 95% CI in each cell. Cells with too few matched pairs are "
-        "marked and left blank; the table's p values are Benjamini-Hochberg adjusted over "
+        "metafor SMCR), with its 95% CI in each cell. Hidden cells are marked "
+        "'not shown' and left blank; the table's p values are Benjamini-Hochberg adjusted over "
         "the family its heading names.",
         build_heatmap),
     ChartSpec(

@@ -181,7 +181,7 @@ CHARTS = (
     ChartSpec(
         "trends-quarter", "Change by cohort start quarter",
         "Per quarter in which cohorts started: effect size g (top) and mean change (bottom) of "
-        "matched pairs with 95% CI bands. Quarters with too few pairs are gaps in the line.",
+        "matched pairs with 95% CI bands. Quarters not shown are gaps in the line.",
         build_quarter),
     ChartSpec(
         "trends-sustained", "Change from before training at each later wave",
