@@ -78,7 +78,7 @@ WIDGETS = {"dropdown": _dropdown, "radio": _radio, "dates": _dates}
 def control(spec: FilterSpec, options: Options, role: str | None = None) -> html.Div:
     """The control of one spec, hidden when the spec hides it from ``role``."""
     built = WIDGETS[spec.widget](spec, options)
-    if role in spec.hidden_from:
+    if role in spec.hidden_from or (spec.hidden_when_single and len(spec.choices(options)) < 2):
         built.hidden = True
     return built
 

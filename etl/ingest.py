@@ -32,7 +32,7 @@ from etl.read import (
     read_file_bytes,
 )
 from etl.report import FileReport, IngestReport
-from etl.table_file import Complete, effect_sizes, validate_table_file
+from etl.table_file import Complete, cohort_arms, effect_sizes, validate_table_file
 from etl.validate import Validated, split
 from schemas import settings
 from schemas.instrument import Instrument, InstrumentError, parse_instrument
@@ -134,7 +134,7 @@ class _Run:
 
     def cohorts_file(self, source: str, data: bytes, record: load.RunRecord) -> FileReport:
         schema = cohorts_schema(load.known_programs(self.warehouse.con))
-        return self._table_file(source, data, record, COHORTS, schema)
+        return self._table_file(source, data, record, COHORTS, schema, cohort_arms)
 
     def evidence_file(self, source: str, data: bytes, record: load.RunRecord) -> FileReport:
         schema = EvidenceModel.to_schema()

@@ -20,7 +20,8 @@ from etl.delimited import encoding_of
 from etl.parse import parse
 from etl.read import read_canonical_table, read_file_bytes
 from etl.validate import Validated, check_columns, schema_failures, split
-from schemas.rules import failures
+from schemas.contract import DEFAULT_ARM
+from schemas.rules import failures, no_failures
 from schemas.specs import EVIDENCE, TableSpec
 from schemas.tables import EvidenceModel
 from stats.meta import study_effect_size
@@ -82,6 +83,15 @@ def effect_sizes(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     no_effect = np.flatnonzero(frame["yi"].isna().to_numpy() | frame["vi"].isna().to_numpy())
     return frame, failures(no_effect, "effect_size_is_given")
+
+
+def cohort_arms(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cohort rows with a blank arm (or a file without the column) as the default arm,
+    intervention: a file written before cohorts had an arm holds trained cohorts only. An arm
+    that is not allowed was quarantined by arm_is_allowed already."""
+    frame = frame.copy()
+    frame["arm"] = frame["arm"].astype(object).fillna(DEFAULT_ARM).astype(str)
+    return frame, no_failures()
 
 
 def validate_evidence(source: str, data: bytes, drop: tuple[str, ...] = ()) -> TableFile:

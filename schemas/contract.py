@@ -41,6 +41,16 @@ DELIVERIES: dict[str, str] = {
     "hybrid": "Hybrid",
 }
 
+# Arms of a cohort (cohorts.csv arm): trained, or surveyed on the same waves without the
+# training (comparison) or before it (waitlist). Comparison cohorts belong to the programme they
+# are compared with; every figure of change of the people trained counts intervention cohorts.
+ARMS: dict[str, str] = {
+    "intervention": "Trained (intervention)",
+    "comparison": "Comparison (not trained)",
+    "waitlist": "Waitlist (trained later)",
+}
+DEFAULT_ARM = "intervention"
+
 # Study designs of the evidence table, with the words the evidence page uses for them.
 # Every programme's own outcome data is the first: one group, measured before and after.
 SINGLE_GROUP_PRE_POST = "single_group_pre_post"
@@ -64,7 +74,7 @@ COHORT_REQUIRED_COLUMNS = (
     "end_date",
     "supervision",
 )
-COHORT_OPTIONAL_COLUMNS = ("cost_per_participant",)
+COHORT_OPTIONAL_COLUMNS = ("cost_per_participant", "arm")
 EVIDENCE_REQUIRED_COLUMNS = ("study_id", "citation", "year", "design", "outcome_domain", "n")
 EVIDENCE_OPTIONAL_COLUMNS = (
     "audience",

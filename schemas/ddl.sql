@@ -81,7 +81,8 @@ CREATE TABLE IF NOT EXISTS cohorts (
     start_date DATE NOT NULL,
     end_date DATE NOT NULL,
     supervision BOOLEAN NOT NULL,
-    cost_per_participant DOUBLE
+    cost_per_participant DOUBLE,
+    arm VARCHAR NOT NULL DEFAULT 'intervention'
 );
 COMMENT ON TABLE cohorts IS 'Cohorts: one run of a programme for one sponsor (cohorts.csv).';
 COMMENT ON COLUMN cohorts.cohort_id IS 'Identifier of the cohort.';
@@ -91,6 +92,7 @@ COMMENT ON COLUMN cohorts.start_date IS 'First day of training.';
 COMMENT ON COLUMN cohorts.end_date IS 'Last day of training.';
 COMMENT ON COLUMN cohorts.supervision IS 'True when ongoing supervision was part of the programme for this cohort.';
 COMMENT ON COLUMN cohorts.cost_per_participant IS 'Cost per participant in the sponsor''s currency, if known.';
+COMMENT ON COLUMN cohorts.arm IS 'intervention (trained; the default), comparison or waitlist (not trained yet, surveyed on the same waves): a comparison cohort belongs to the programme it is compared with. Every figure of change of the people trained counts intervention cohorts only.';
 
 CREATE TABLE IF NOT EXISTS ingest_runs (
     run_id VARCHAR NOT NULL,

@@ -55,3 +55,6 @@ ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS rows_skipped BIGINT DEFAULT 0;
 COMMENT ON COLUMN ingest_runs.rows_skipped IS 'Rows left out on purpose, each for a stated reason (the message names them): events or waves mapped to null, REDCap repeating-instrument rows with no repeat: in the mapping, rows merged into the response of the same record and event. rows_read = rows_loaded + rows_quarantined + rows_skipped for every file that is not rejected.';
 ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS encoding VARCHAR;
 COMMENT ON COLUMN ingest_runs.encoding IS 'How a text file was decoded: utf-8, utf-8-sig (with a BOM), utf-16, an encoding named by the mapping''s encoding:, or "windows-1252 (guessed)" for a file that is not UTF-8. NULL for Excel, Parquet and SPSS files.';
+
+-- Comparison designs: databases made before cohorts had an arm hold intervention cohorts only.
+ALTER TABLE cohorts ADD COLUMN IF NOT EXISTS arm VARCHAR DEFAULT 'intervention';

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.contract import (
+    ARMS,
     AUDIENCES,
     DELIVERIES,
     EARLIEST_YEAR,
@@ -39,6 +40,7 @@ RULES: dict[str, str] = {
     "program_id_exists": "program_id {value!r} is not in programs.csv",
     "end_date_not_before_start_date": "end_date is before start_date",
     "cost_is_not_negative": "cost_per_participant must not be negative, got {value!r}",
+    "arm_is_allowed": "arm {value!r} is not one of " + ", ".join(ARMS),
     "cohort_id_exists": "cohort_id {value!r} is not in cohorts.csv",
     "wave_is_allowed": "wave {value!r} is not one of " + ", ".join(WAVES),
     "audience_is_allowed": "audience {value!r} is not one of " + ", ".join(AUDIENCES),

@@ -27,7 +27,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from schemas.contract import (
+    ARMS,
     AUDIENCES,
+    DEFAULT_ARM,
     DELIVERIES,
     EARLIEST_YEAR,
     EVIDENCE_DESIGNS,
@@ -130,6 +132,14 @@ class CohortsModel(pa.DataFrameModel):
     cost_per_participant: float | None = pa.Field(
         nullable=True, description="Cost per participant, if known."
     )
+    arm: str | None = pa.Field(
+        nullable=True,
+        description=(
+            f"{_one_of(ARMS)}: trained, or surveyed on the same waves without the training "
+            f"(comparison) or before it (waitlist); blank or no column: {DEFAULT_ARM}. A "
+            "comparison cohort names the programme it is compared with."
+        ),
+    )
 
     class Config:
         strict = True
@@ -137,6 +147,10 @@ class CohortsModel(pa.DataFrameModel):
     @pa.check("cohort_id", name="cohort_id_is_unique")
     def cohort_id_is_unique(cls, series: pd.Series) -> pd.Series:
         return ~series.duplicated(keep=False)
+
+    @pa.check("arm", name="arm_is_allowed")
+    def arm_is_allowed(cls, series: pd.Series) -> pd.Series:
+        return series.isin(list(ARMS))
 
     @pa.check("cost_per_participant", name="cost_is_not_negative")
     def cost_is_not_negative(cls, series: pd.Series) -> pd.Series:

@@ -30,6 +30,7 @@ SELECT
     p.delivery,
     c.sponsor_id,
     c.supervision,
+    c.arm,
     c.start_date AS cohort_start,
     cohort_quarter(c.start_date) AS cohort_quarter
 FROM scale_scores AS s
@@ -37,7 +38,7 @@ JOIN responses AS r USING (participant_id, cohort_id, wave)
 JOIN waves AS w ON w.wave = s.wave
 JOIN cohorts AS c ON c.cohort_id = s.cohort_id
 JOIN programs AS p ON p.program_id = c.program_id;
-COMMENT ON VIEW scored_responses IS 'Every scale score with its wave, audience, programme, format, delivery, sponsor, supervision and cohort quarter: the base for cross-sectional summaries.';
+COMMENT ON VIEW scored_responses IS 'Every scale score with its wave, audience, programme, format, delivery, sponsor, supervision, arm and cohort quarter: the base for cross-sectional summaries. Comparison and waitlist cohorts are here too: select arm = ''intervention'' for the people trained.';
 COMMENT ON COLUMN scored_responses.participant_id IS 'Keyed hash of the participant code.';
 COMMENT ON COLUMN scored_responses.cohort_id IS 'Cohort of the response.';
 COMMENT ON COLUMN scored_responses.wave IS 'Wave of the response.';
@@ -52,6 +53,7 @@ COMMENT ON COLUMN scored_responses.format IS 'Format of the programme.';
 COMMENT ON COLUMN scored_responses.delivery IS 'Delivery of the programme.';
 COMMENT ON COLUMN scored_responses.sponsor_id IS 'Sponsor of the cohort.';
 COMMENT ON COLUMN scored_responses.supervision IS 'Whether the cohort had ongoing supervision.';
+COMMENT ON COLUMN scored_responses.arm IS 'Arm of the cohort: intervention (trained), comparison or waitlist (not trained yet).';
 COMMENT ON COLUMN scored_responses.cohort_start IS 'Start date of the cohort.';
 COMMENT ON COLUMN scored_responses.cohort_quarter IS 'Calendar quarter the cohort started, e.g. 2024-Q3.';
 
@@ -72,6 +74,7 @@ SELECT
     f.delivery,
     f.sponsor_id,
     f.supervision,
+    f.arm,
     f.cohort_start,
     f.cohort_quarter
 FROM scored_responses AS f
@@ -81,7 +84,7 @@ JOIN scored_responses AS t
    AND t.scale_id = f.scale_id
    AND is_matched_pair(f.wave_position, t.wave_position, f.score, t.score)
 JOIN scales AS sc ON sc.scale_id = f.scale_id;
-COMMENT ON VIEW paired_scores IS 'One row per participant, cohort, scale and pair of waves where both scores exist (matched pairs).';
+COMMENT ON VIEW paired_scores IS 'One row per participant, cohort, scale and pair of waves where both scores exist (matched pairs). Comparison and waitlist cohorts are here too: select arm = ''intervention'' for the change of the people trained.';
 COMMENT ON COLUMN paired_scores.participant_id IS 'Keyed hash of the participant code.';
 COMMENT ON COLUMN paired_scores.cohort_id IS 'Cohort of the participant.';
 COMMENT ON COLUMN paired_scores.scale_id IS 'Scale scored.';
@@ -97,13 +100,14 @@ COMMENT ON COLUMN paired_scores.format IS 'Format of the programme.';
 COMMENT ON COLUMN paired_scores.delivery IS 'Delivery of the programme.';
 COMMENT ON COLUMN paired_scores.sponsor_id IS 'Sponsor of the cohort.';
 COMMENT ON COLUMN paired_scores.supervision IS 'Whether the cohort had ongoing supervision.';
+COMMENT ON COLUMN paired_scores.arm IS 'Arm of the cohort: intervention (trained), comparison or waitlist (not trained yet).';
 COMMENT ON COLUMN paired_scores.cohort_start IS 'Start date of the cohort.';
 COMMENT ON COLUMN paired_scores.cohort_quarter IS 'Calendar quarter the cohort started, e.g. 2024-Q3.';
 
 CREATE OR REPLACE VIEW paired_change_summary AS
 SELECT
     scale_id, wave_from, wave_to, audience, program_id, format, delivery, sponsor_id,
-    supervision, cohort_quarter,
+    supervision, arm, cohort_quarter,
     count(*) AS n_pairs,
     avg(score_from) AS mean_from,
     avg(score_to) AS mean_to,
@@ -113,7 +117,7 @@ SELECT
     stddev_samp(change) AS sd_change
 FROM paired_scores
 GROUP BY ALL;
-COMMENT ON VIEW paired_change_summary IS 'Matched-pair counts, means and SDs per scale, wave pair and every grouping (audience, programme, format, delivery, sponsor, supervision, cohort quarter). Sum or re-aggregate with care: SDs do not add. Contains small cells: apply the minimum cell size before publishing.';
+COMMENT ON VIEW paired_change_summary IS 'Matched-pair counts, means and SDs per scale, wave pair and every grouping (audience, programme, format, delivery, sponsor, supervision, arm, cohort quarter). Sum or re-aggregate with care: SDs do not add. Contains small cells: apply the minimum cell size before publishing.';
 COMMENT ON COLUMN paired_change_summary.scale_id IS 'Scale scored.';
 COMMENT ON COLUMN paired_change_summary.wave_from IS 'Earlier wave.';
 COMMENT ON COLUMN paired_change_summary.wave_to IS 'Later wave.';
@@ -123,6 +127,7 @@ COMMENT ON COLUMN paired_change_summary.format IS 'Programme format.';
 COMMENT ON COLUMN paired_change_summary.delivery IS 'Programme delivery.';
 COMMENT ON COLUMN paired_change_summary.sponsor_id IS 'Sponsor.';
 COMMENT ON COLUMN paired_change_summary.supervision IS 'Ongoing supervision.';
+COMMENT ON COLUMN paired_change_summary.arm IS 'Arm of the cohorts: intervention, comparison or waitlist.';
 COMMENT ON COLUMN paired_change_summary.cohort_quarter IS 'Quarter the cohort started.';
 COMMENT ON COLUMN paired_change_summary.n_pairs IS 'Matched pairs in the group.';
 COMMENT ON COLUMN paired_change_summary.mean_from IS 'Mean score at wave_from.';

@@ -68,9 +68,14 @@ def item_columns(
     cohorts: Cohorts,
     rows: Rows,
     progress: Callable[[float], None],
+    practice_effect: float | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Stored item values per item (int8, 0 = blank), each row's straight-line flag and
-    each row's flag for answering only part of the survey."""
+    each row's flag for answering only part of the survey.
+
+    With `practice_effect` the people were not trained (a waitlist): every later wave differs
+    from pre by that many SDs of the scale score alone, and the reaction to the training
+    is not asked."""
     effect_plan, quality = world.training_effect, world.response_quality
     instrument = world.instrument
     n_rows = rows.participant.size
@@ -129,6 +134,8 @@ def item_columns(
             * effect
             * (1.0 + effect_plan.personal_spread * personal[p])
         )
+        if practice_effect is not None:
+            gain = direction * practice_effect * score_sd * (rows.wave != 0)
         latent = (
             baseline[p] + gain * retention + latent_plan.sd_occasion * rng.standard_normal(n_rows)
         )
@@ -161,6 +168,8 @@ def item_columns(
         asked = asked_mask(world, scale.id, rows.wave)
         if asked is not None:
             blank |= ~asked[:, None]
+        if practice_effect is not None and rating is not None:
+            blank[:] = True  # no training to react to
         stored[blank] = 0
         for j, item in enumerate(scale.items):
             columns[item] = np.ascontiguousarray(stored[:, j])

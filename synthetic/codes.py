@@ -31,3 +31,14 @@ def format_codes(numbers: np.ndarray) -> np.ndarray:
         chars[:, position] = _CODE_ALPHABET[rest % 32]
         rest //= 32
     return chars.view("S9").ravel().astype("<U9")
+
+
+def numbers_of(codes) -> np.ndarray:
+    """The number of each code written by `format_codes` (its inverse)."""
+    lookup = np.full(256, -1, dtype=np.int64)
+    lookup[_CODE_ALPHABET] = np.arange(_CODE_ALPHABET.size)
+    numbers = np.zeros(len(codes), dtype=np.int64)
+    for position in (0, 1, 2, 3, 5, 6, 7, 8):
+        chars = np.array([ord(code[position]) for code in codes], dtype=np.int64)
+        numbers = numbers * 32 + lookup[chars]
+    return numbers

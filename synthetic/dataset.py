@@ -10,6 +10,8 @@
 The world it simulates is `world.yaml` (see synthetic/world.py). Everything is drawn from
 `numpy.random.default_rng` streams spawned from `seed`, so the same world, participants and
 seed give byte-identical files, and the valid rows do not depend on `invalid_rows`. The
+waitlist cohorts of `world.yaml` (synthetic/waitlist.py) come from a stream of their own and
+are written after the intervention cohorts and rows, which stay as they are without them. The
 response rows are built with vectorised numpy and written with pyarrow's CSV writer, so
 300,000 participants (about 800,000 response rows) take a few seconds.
 """
@@ -36,10 +38,12 @@ from schemas.contract import (
 from schemas.instrument import instrument_to_yaml
 from synthetic import DEMO_PARTICIPANTS, DEMO_SEED
 from synthetic.answers import durations, item_columns, responses_table
-from synthetic.cohorts import make_cohorts
+from synthetic.codes import numbers_of
+from synthetic.cohorts import Cohorts, make_cohorts
 from synthetic.evidence import make_evidence
 from synthetic.invalid import ONE_RESPONSE_PER_PARTICIPANT_COHORT_WAVE, make_invalid_rows
 from synthetic.people import WAVE_IDS, make_participants, make_waves
+from synthetic.waitlist import make_waitlist
 from synthetic.world import World, load_world
 from synthetic.write import (
     RESPONSES_DIR,
@@ -80,6 +84,7 @@ class GeneratedDataset:
     rows_by_wave: dict[str, int]  # valid response rows per wave, in wave order
     invalid_rows: tuple[SetAsideRow, ...]  # the deliberately invalid rows, in file order
     repeated_rows: tuple[SetAsideRow, ...]  # valid rows that deliberate duplicates repeat
+    waitlist_cohorts: tuple[str, ...] = ()  # cohort_ids of the waitlist cohorts (arm waitlist)
 
     @property
     def invalid_rows_written(self) -> int:
@@ -133,8 +138,9 @@ def generate_dataset(
             progress(step, min(max(fraction, 0.0), 1.0))
 
     out_dir = Path(out_dir)
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
-    cohort_rng, people_rng, wave_rng, item_rng, invalid_rng, evidence_rng = streams
+    # spawn(7)[:6] are spawn(6): the waitlist's stream, added last, changes no other draw.
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)]
+    cohort_rng, people_rng, wave_rng, item_rng, invalid_rng, evidence_rng, waitlist_rng = streams
 
     report("cohorts", 0.0)
     cohorts = make_cohorts(cohort_rng, world, participants)
@@ -149,6 +155,10 @@ def generate_dataset(
     table = responses_table(world, people, cohorts, rows, items, seconds)
     del items
     invalid = make_invalid_rows(invalid_rng, world, people, cohorts, table) if invalid_rows else []
+    # Waitlist participants get codes nobody else has, the invalid rows' included.
+    used = [row.values["participant_code"] for row in invalid]
+    taken = np.concatenate([people.code_numbers, numbers_of(used)])
+    waitlist = make_waitlist(waitlist_rng, world, cohorts, people, taken)
 
     report("writing", 0.65)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -166,27 +176,18 @@ def generate_dataset(
         programs_path,
     )
     cohorts_path = out_dir / COHORTS_FILE
-    write_small_csv(
-        pd.DataFrame(
-            {
-                "cohort_id": cohorts.ids,
-                "program_id": [world.programmes[p].program_id for p in cohorts.program],
-                "sponsor_id": np.array(world.sponsors)[cohorts.sponsor],
-                "start_date": cohorts.start.astype("datetime64[D]").astype(str),
-                "end_date": cohorts.end.astype("datetime64[D]").astype(str),
-                "supervision": np.where(cohorts.supervision, "true", "false"),
-                "cost_per_participant": cohorts.cost,
-            }
-        )[list(COHORT_REQUIRED_COLUMNS + COHORT_OPTIONAL_COLUMNS)],
-        cohorts_path,
-    )
+    rows_of_cohorts = [_cohorts_frame(world, cohorts, "intervention")]
+    if waitlist is not None:
+        rows_of_cohorts.append(_cohorts_frame(world, waitlist.cohorts, "waitlist"))
+    write_small_csv(pd.concat(rows_of_cohorts, ignore_index=True), cohorts_path)
     evidence = make_evidence(evidence_rng, world)
     evidence_path = out_dir / EVIDENCE_FILE
     write_small_csv(evidence, evidence_path)
 
     clear_old_responses(out_dir)
     files = plan_responses_files(
-        out_dir, table, rows.year, world.calendar.years, invalid, single_responses_file
+        out_dir, table, rows.year, world.calendar.years, invalid, single_responses_file,
+        appended=None if waitlist is None else (waitlist.table, waitlist.year),
     )
     if not single_responses_file:
         (out_dir / RESPONSES_DIR).mkdir(exist_ok=True)
@@ -206,7 +207,8 @@ def generate_dataset(
                     deliberate=False,
                 )
                 repeated[(original.path, original.source_row)] = original
-    rows_by_wave = {wave: int((rows.wave == w).sum()) for w, wave in enumerate(WAVE_IDS)}
+    waves = rows.wave if waitlist is None else np.concatenate([rows.wave, waitlist.wave])
+    rows_by_wave = {wave: int((waves == w).sum()) for w, wave in enumerate(WAVE_IDS)}
     report("done", 1.0)
     return GeneratedDataset(
         out_dir=out_dir,
@@ -217,13 +219,31 @@ def generate_dataset(
         response_paths=tuple(file.path for file in files),
         participants=participants,
         programs=len(world.programmes),
-        cohorts=int(cohorts.ids.size),
+        cohorts=int(cohorts.ids.size) + (0 if waitlist is None else int(waitlist.cohorts.ids.size)),
         evidence_studies=len(evidence),
-        response_rows=int(table.num_rows),
+        response_rows=int(table.num_rows) + (0 if waitlist is None else waitlist.table.num_rows),
         rows_by_wave=rows_by_wave,
         invalid_rows=tuple(deliberate),
         repeated_rows=tuple(repeated.values()),
+        waitlist_cohorts=() if waitlist is None else tuple(waitlist.cohorts.ids.tolist()),
     )
+
+
+def _cohorts_frame(world: World, cohorts: Cohorts, arm: str) -> pd.DataFrame:
+    """Rows of cohorts.csv for `cohorts`, all of one arm; an untrained arm has no cost."""
+    cost = pd.array(cohorts.cost, dtype="Int64") if arm == "intervention" else pd.NA
+    return pd.DataFrame(
+        {
+            "cohort_id": cohorts.ids,
+            "program_id": [world.programmes[p].program_id for p in cohorts.program],
+            "sponsor_id": np.array(world.sponsors)[cohorts.sponsor],
+            "start_date": cohorts.start.astype("datetime64[D]").astype(str),
+            "end_date": cohorts.end.astype("datetime64[D]").astype(str),
+            "supervision": np.where(cohorts.supervision, "true", "false"),
+            "cost_per_participant": cost,
+            "arm": arm,
+        }
+    )[list(COHORT_REQUIRED_COLUMNS + COHORT_OPTIONAL_COLUMNS)]
 
 
 def write_demo(

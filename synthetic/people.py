@@ -74,11 +74,26 @@ def make_participants(
     rng: np.random.Generator, world: World, n: int, cohorts: Cohorts
 ) -> Participants:
     """`n` participants spread over the cohorts by cohort size, with their audiences."""
-    plan, people = world.cohorts, world.people
-    formats = cohorts.format
-    capacity = np.array([plan.size_by_format[f] for f in formats])
+    plan = world.cohorts
+    capacity = np.array([plan.size_by_format[f] for f in cohorts.format])
     capacity = capacity * rng.lognormal(0.0, plan.size_spread, size=capacity.size)
     cohort = rng.choice(capacity.size, size=n, p=capacity / capacity.sum())
+    return people_of_cohorts(rng, world, cohorts, cohort)
+
+
+def people_of_cohorts(
+    rng: np.random.Generator,
+    world: World,
+    cohorts: Cohorts,
+    cohort: np.ndarray,
+    taken: np.ndarray | None = None,
+) -> Participants:
+    """One participant per entry of `cohort` (an index into the cohorts), with an audience
+    from the programme's mix, experience, responsiveness, engagement and a code not in
+    `taken`."""
+    people = world.people
+    n = cohort.size
+    formats = cohorts.format
     mix = np.cumsum(audience_mix(world), axis=1)
     audience = _pick_rows(rng, mix[cohorts.program[cohort]])
     scale = by_label(people.experience_scale, AUDIENCE_IDS)[audience]
@@ -89,7 +104,7 @@ def make_participants(
     responsiveness = rng.standard_normal(n)
     r = people.engagement_gain_correlation
     engagement = r * responsiveness + math.sqrt(1 - r**2) * rng.standard_normal(n)
-    numbers = code_numbers(rng, n)
+    numbers = code_numbers(rng, n, taken)
     return Participants(
         numbers, format_codes(numbers), cohort, audience, years, responsiveness, engagement
     )

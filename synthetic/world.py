@@ -281,6 +281,16 @@ class InvalidRowPlan:
 
 
 @dataclass(frozen=True)
+class WaitlistPlan:
+    """Waitlist cohorts: for some programmes, people surveyed at pre and post on the schedule
+    of a cohort of the same programme and sponsor, without the training in between."""
+
+    programmes: tuple[str, ...]  # program_ids that get waitlist cohorts
+    cohorts_per_programme: IntRange
+    practice_effect: float  # change pre -> post in SDs of the scale score (taking it twice)
+
+
+@dataclass(frozen=True)
 class World:
     """Everything the generator assumes, as `world.yaml` states it."""
 
@@ -297,6 +307,7 @@ class World:
     durations: Durations
     evidence: EvidencePlan
     invalid_rows: InvalidRowPlan
+    waitlist: WaitlistPlan | None = None  # none: intervention cohorts only
 
     @cached_property
     def instrument(self) -> Instrument:
@@ -467,6 +478,9 @@ def _check(world: World, source: str) -> None:
     _within(world.evidence.designs, EVIDENCE_DESIGNS, f"{source}: evidence.designs")
     for name, design in world.evidence.designs.items():
         _ordered(design.n, f"{source}: evidence.designs.{name}.n")
+    if world.waitlist is not None:
+        _within(world.waitlist.programmes, ids, f"{source}: waitlist.programmes")
+        _ordered(world.waitlist.cohorts_per_programme, f"{source}: waitlist.cohorts_per_programme")
     invalid = world.invalid_rows
     items = world.instrument.items
     for entry in invalid.item_values:

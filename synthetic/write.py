@@ -56,11 +56,15 @@ def plan_responses_files(
     years: list[int],
     invalid: list[InvalidRow],
     single_file: bool,
+    appended: tuple[pa.Table, np.ndarray] | None = None,
 ) -> list[ResponsesFile]:
     """Where every row goes: one file per year of cohort start, or one responses.csv.
 
     Each invalid row goes before the valid row at its relative place in its year's rows; the
     single file is the year files one after another, with the invalid rows at the same places.
+    `appended` (rows in file order and their years: the waitlist cohorts') go after the rows
+    of their year's file (or of the single file), so that the other rows and the invalid
+    rows keep their lines.
     """
     bounds = np.searchsorted(row_years, years + [years[-1] + 1])
     placed: list[tuple[int, int, InvalidRow]] = []  # year index, position in that year, row
@@ -68,13 +72,18 @@ def plan_responses_files(
         y = years.index(row.year)
         placed.append((y, int(row.where * (bounds[y + 1] - bounds[y])), row))
     placed.sort(key=lambda entry: (entry[0], entry[1]))  # stable: keeps the order of making
+    extra, extra_years = appended if appended is not None else (table.slice(0, 0), np.array([]))
     if single_file:
         spliced = [(int(bounds[y]) + position, row) for y, position, row in placed]
-        return [ResponsesFile(out_dir / SINGLE_RESPONSES_FILE, table, spliced, 0)]
+        whole = pa.concat_tables([table, extra])
+        return [ResponsesFile(out_dir / SINGLE_RESPONSES_FILE, whole, spliced, 0)]
     return [
         ResponsesFile(
             out_dir / RESPONSES_DIR / f"responses_{year}.csv",
-            table.slice(bounds[y], bounds[y + 1] - bounds[y]),
+            pa.concat_tables([
+                table.slice(bounds[y], bounds[y + 1] - bounds[y]),
+                extra.filter(pa.array(extra_years == year)),
+            ]),
             [(position, row) for yy, position, row in placed if yy == y],
             int(bounds[y]),
         )

@@ -69,7 +69,8 @@ TINY_RESPONSE_COLUMNS = (
     "flag_straightlining, flag_item_missingness, flag_speeding, run_id, source, source_row, "
     "CONF_01, CONF_02, score_CONF, answered_CONF")
 INSERT_PROGRAM = "INSERT INTO programs VALUES (?, ?, ?, 'online', 10)"
-INSERT_COHORT = "INSERT INTO cohorts VALUES (?, ?, ?, ?, ?, ?, NULL)"
+INSERT_COHORT = ("INSERT INTO cohorts (cohort_id, program_id, sponsor_id, start_date, end_date, "
+                 "supervision) VALUES (?, ?, ?, ?, ?, ?)")
 INSERT_RESPONSE = (f"INSERT INTO responses ({TINY_RESPONSE_COLUMNS}) VALUES ("
                    + ", ".join("?" * 16) + ")")
 INSERT_RUN = (
@@ -118,6 +119,18 @@ def build_tiny_db(path: Path, groups: dict[tuple[str, str], int], *,
     con.executemany(INSERT_RESPONSE, rows)
     con.execute(INSERT_RUN, [len(rows) + 1, len(rows)])
     con.execute(INSERT_QUARANTINED_ROW)
+    refresh_views(con)
+    con.execute("CHECKPOINT")
+    con.close()
+    return path
+
+
+def finish_world(con: duckdb.DuckDBPyConnection, rows: list[tuple], path: Path) -> Path:
+    """Store a generated world's response rows (``INSERT_RESPONSE`` tuples) as one ingest run
+    that loaded them all, make the views, and close the file: the end of every test-world
+    builder."""
+    con.executemany(INSERT_RESPONSE, rows)
+    con.execute(INSERT_RUN, [len(rows), len(rows)])
     refresh_views(con)
     con.execute("CHECKPOINT")
     con.close()

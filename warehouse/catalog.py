@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from schemas.contract import AUDIENCES, DELIVERIES, FORMATS
+from schemas.contract import ARMS, AUDIENCES, DELIVERIES, FORMATS
 from warehouse.connection import Database, Query, as_database, cached_query
 from warehouse.filters import Filters, where_clause
 from warehouse.numbers import clean
 
 SQL_FILTER_OPTIONS = """
-SELECT DISTINCT program_id, program_name, format, delivery, sponsor_id
+SELECT DISTINCT program_id, program_name, format, delivery, sponsor_id, arm
 FROM memory.cohort_dim ORDER BY program_id
 """
 SQL_DATE_RANGE = "SELECT min(cohort_start), max(cohort_start) FROM memory.cohort_dim"
@@ -61,6 +61,7 @@ def filter_options(db: Database | Path | str) -> dict[str, Any]:
             "formats": [f for f in FORMATS if f in {r[2] for r in rows}],
             "deliveries": [d for d in DELIVERIES if d in {r[3] for r in rows}],
             "audiences": list(AUDIENCES),
+            "arms": [a for a in ARMS if a in {r[5] for r in rows}],
             "start_min": start,
             "start_max": end,
             "scales": scales(q.database),

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any
 
-from schemas.contract import AUDIENCES, DELIVERIES, FORMATS, WAVES
+from schemas.contract import ARMS, AUDIENCES, DEFAULT_ARM, DELIVERIES, FORMATS, WAVES
 from warehouse.cell_key import published_scale
 
 Options = Mapping[str, Any]  # what warehouse.catalog.filter_options returns
@@ -27,7 +27,7 @@ ONE_OF = "single choice"  # exactly one of a fixed set of choices
 
 # Filter name -> the labels of its codes, for Filters.describe.
 VOCABULARIES: dict[str, Mapping[str, str]] = {
-    "audience": AUDIENCES, "format": FORMATS, "delivery": DELIVERIES}
+    "audience": AUDIENCES, "format": FORMATS, "delivery": DELIVERIES, "arm": ARMS}
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,17 @@ class FilterSpec:
     bounds: tuple[str, str] | None = None  # options keys of a date range's first and last date
     hidden_from: tuple[str, ...] = ()
     for_sponsor: Callable[[Any, SponsorScope], Any] | None = None
+    hidden_when_single: bool = False  # hide the control when the data offer one choice
+
+    @property
+    def unset(self) -> Any:
+        """Its ``Filters`` value when nothing is chosen: the default's value (a ONE_OF whose
+        default restricts, such as the intervention arm) or no restriction."""
+        if self.kind == MULTI:
+            return ()
+        if self.kind == ONE_OF and self.values and not callable(self.default):
+            return self.values.get(self.default)
+        return None
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -167,6 +178,14 @@ def _scale_choices(options: Options) -> dict[Any, str | None]:
     return {s["scale_id"]: f"{s['name']} ({s['scale_id']})" for s in options.get("scales", [])}
 
 
+def _arm_choices(options: Options) -> dict[Any, str | None]:
+    present = options.get("arms") or [DEFAULT_ARM]
+    choices: dict[Any, str | None] = {a: ARMS[a] for a in present}
+    if len(present) > 1:
+        choices["all"] = "All arms together"
+    return choices
+
+
 def _own_sponsor_only(chosen: list[str], scope: SponsorScope) -> list[str]:
     return [scope.sponsor]
 
@@ -201,6 +220,10 @@ FILTER_SPECS: tuple[FilterSpec, ...] = (
                choices_from=_fixed({"any": "Any", "yes": "With", "no": "Without"}),
                default="any", column="d.supervision",
                values={"any": None, "yes": True, "no": False}, widget="radio"),
+    FilterSpec("arm", ONE_OF, "Arm", choices_from=_arm_choices, default=DEFAULT_ARM,
+               allowed=lambda o: [*ARMS, "all"], column="d.arm",
+               values={**{a: a for a in ARMS}, "all": None}, widget="radio",
+               vocabulary="arm", hidden_when_single=True),
     FilterSpec("by", ONE_OF, "Compare groups by (trends, follow-up)",
                choices_from=_fixed({"all": "All together", "audience": "Audience",
                                     "format": "Format"}), default="all", widget="radio"),
@@ -229,11 +252,18 @@ def _describe(self) -> str:
         if f.name == "published":
             continue
         value = getattr(self, f.name)
+        if value == f.default:
+            continue
+        if value is None:  # a restriction by default, lifted
+            parts.append(f"{f.name}: all")
+            continue
         if value in ((), None):
             continue
         if isinstance(value, tuple):
             names = [VOCABULARIES.get(f.name, {}).get(v, v) for v in value]
             parts.append(f"{f.name}: {', '.join(names)}")
+        elif f.name in VOCABULARIES:
+            parts.append(f"{f.name}: {VOCABULARIES[f.name].get(value, value)}")
         elif isinstance(value, bool):
             parts.append(f"{f.name.replace('_', ' ')}: " + ("yes" if value else "no"))
         else:
@@ -248,7 +278,7 @@ def _describe(self) -> str:
 # mix.
 Filters = make_dataclass(
     "Filters",
-    [*((name, _field_type(spec), field(default=() if spec.kind == MULTI else None))
+    [*((name, _field_type(spec), field(default=spec.unset))
        for spec in DATA_FILTERS for name in spec.field_names),
      ("published", bool, field(default=False))],
     frozen=True,

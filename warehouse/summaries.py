@@ -4,10 +4,11 @@ database file.
 Built into the in-memory catalog of the analysis layer's connection (the database file is
 attached read-only as ``attune``): sums, sums of squares and reliable-change counts of matched
 pairs per scale, wave pair, cohort and audience (``pair_cube``); the same pairs per bin of
-improvement (``hist_cube``); the baseline scores of completers and dropouts
-(``baseline_cube``); respondents per wave pattern (``people_cube``); and one row per cohort
-(``cohort_dim``). A filter change then reads a few thousand summary rows instead of the
-1M-row ``paired_scores`` view (see ``bench/``).
+improvement (``hist_cube``); the baseline scores of completers and dropouts, with the
+pre->post change of those scored at post (``baseline_cube``); respondents per wave pattern
+(``people_cube``); the wave model's sums per pattern of scored waves (``model_cube``); and
+one row per cohort (``cohort_dim``). A filter change then reads a few
+thousand summary rows instead of the 1M-row ``paired_scores`` view (see ``bench/``).
 
 What a matched pair, an improvement and a cohort's quarter are comes from the macros of
 ``schemas/views.sql``, created here from that file: the researchers' views and these
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from schemas.contract import DEFAULT_ARM
 from stats.reliability import Alpha, cronbach_alpha_from_variances
 from stats.reliable_change import reliable_change_threshold
 from warehouse.cell_key import RECORD_KEY_SQL
@@ -31,6 +33,10 @@ from warehouse.errors import DatabaseUnavailable
 from warehouse.sqltext import IDENTIFIER, analysis_definitions, quote_identifier, statement
 
 HIST_BIN_WIDTH = 0.5  # scale points; edges at +-0.25 give every bin the same number of values
+# The baseline cube's pre -> post change ({post}: the post wave's position): the matched pair
+# and improvement of schemas/views.sql, as in pair_cube.
+POST_CHANGE_SQL = ("CASE WHEN is_matched_pair(0, {post}, ps.s0, ps.s{post}) "
+                   "THEN improvement(ps.s0, ps.s{post}, m.higher_is_better) END")
 
 
 @dataclass
@@ -69,7 +75,7 @@ def read_waves(con: duckdb.DuckDBPyConnection) -> Waves:
 
 def read_cutoff(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The last completion date in the data (which follow-ups were due by then)."""
-    return con.execute(statement("cutoff")).fetchall()[0][0]
+    return con.execute(statement("cutoff"), [DEFAULT_ARM]).fetchall()[0][0]
 
 
 def build_summaries(
@@ -133,6 +139,15 @@ def build_summaries(
                  for i, j in pairs]
         con.execute(statement("by_scale").format(table="pair_cube",
                                                  parts=" UNION ALL ".join(parts)))
+    if positions:  # the wave model's patterns (warehouse/models.py; `attune model` too)
+        con.execute(statement("model_cube").format(
+            audience="coalesce(" + ", ".join(f"CASE WHEN ps.s{p} IS NOT NULL THEN ps.a{p} END"
+                                             for p in positions) + ")",
+            mask=" + ".join(f"(CASE WHEN ps.s{p} IS NOT NULL THEN {1 << p} ELSE 0 END)"
+                            for p in positions),
+            sums=", ".join(f"sum(ps.s{p}) AS s{p}" for p in positions),
+            products=", ".join(f"sum(ps.s{a} * ps.s{b}) AS ss{a}_{b}"
+                               for i, a in enumerate(positions) for b in positions[i:])))
     if not changes_only:
         _build_the_rest(con, positions, code, pairs)
     con.execute("DROP TABLE memory.person_scale")
@@ -156,7 +171,10 @@ def _build_the_rest(con, positions: list[int], code: dict[int, str],
         f"(CASE WHEN s{p} IS NOT NULL THEN {1 << p} ELSE 0 END)" for p in positions
     )
     if first == 0:
-        con.execute(statement("baseline_cube").format(scored_mask=scored_mask or "0"))
+        post = next((p for p in positions if code[p] == "post" and p > 0), None)
+        change = "NULL::DOUBLE" if post is None else POST_CHANGE_SQL.format(post=post)
+        con.execute(statement("baseline_cube").format(scored_mask=scored_mask or "0",
+                                                      change=change))
     con.execute(statement("people_cube").format(
         audience_list=", ".join(f"p.a{p}" for p in positions) or "NULL"
     ))
@@ -167,7 +185,8 @@ def load_scales(con: duckdb.DuckDBPyConnection) -> dict[str, ScaleInfo]:
     items: dict[str, list[tuple[str, bool]]] = {}
     for scale_id, item, reverse in con.execute(statement("scale_items")).fetchall():
         items.setdefault(scale_id, []).append((item, bool(reverse)))
-    sd_pre = {row[0]: row[1] for row in con.execute(statement("pre_sd")).fetchall()}
+    sd_pre = {row[0]: row[1]
+              for row in con.execute(statement("pre_sd"), [DEFAULT_ARM]).fetchall()}
     scales: dict[str, ScaleInfo] = {}
     for row in con.execute(statement("scales")).fetchall():
         info = ScaleInfo(*row)
@@ -178,7 +197,7 @@ def load_scales(con: duckdb.DuckDBPyConnection) -> dict[str, ScaleInfo]:
         if info.reliability is not None:
             info.reliability_used, info.reliability_source = info.reliability, "declared"
         else:
-            alpha = scale_alpha(con, info, "pre")
+            alpha = scale_alpha(con, info, "pre", arm=DEFAULT_ARM)
             if alpha is not None and math.isfinite(alpha.alpha):
                 info.reliability_used = alpha.alpha
                 info.reliability_source = "baseline Cronbach alpha"
@@ -189,8 +208,11 @@ def load_scales(con: duckdb.DuckDBPyConnection) -> dict[str, ScaleInfo]:
     return scales
 
 
-def scale_alpha(con: duckdb.DuckDBPyConnection, info: ScaleInfo, wave: str) -> Alpha | None:
-    """Cronbach's alpha of a scale at one wave (listwise complete responses), via stats."""
+def scale_alpha(
+    con: duckdb.DuckDBPyConnection, info: ScaleInfo, wave: str, arm: str | None = None
+) -> Alpha | None:
+    """Cronbach's alpha of a scale at one wave (listwise complete responses), via stats; of
+    the cohorts of one ``arm`` only (the threshold's alpha: the people trained), or of all."""
     if len(info.items) < 2:
         return None
     cols = [quote_identifier(i) for i in info.items]
@@ -205,8 +227,10 @@ def scale_alpha(con: duckdb.DuckDBPyConnection, info: ScaleInfo, wave: str) -> A
         + " + ".join(keyed)
         + ") FROM attune.responses WHERE wave = ? AND "
         + " AND ".join(f"{c} IS NOT NULL" for c in cols)
+        + " AND (?::VARCHAR IS NULL OR cohort_id IN "
+        "(SELECT cohort_id FROM attune.cohorts WHERE arm = ?))"
     )
-    n, sum_var, total_var = con.execute(sql, [wave]).fetchall()[0]
+    n, sum_var, total_var = con.execute(sql, [wave, arm, arm]).fetchall()[0]
     if not n or total_var is None:
         return None
     return cronbach_alpha_from_variances(n, len(cols), sum_var or 0.0, total_var)

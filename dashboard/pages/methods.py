@@ -25,12 +25,13 @@ CHARTS = ()  # no charts of its own: it downloads every other page's
 METHODS_MD = resources.files("stats").joinpath("METHODS.md")
 
 EXAMPLE_SQL = """-- Open the file read-only:  duckdb -readonly ~/.local/share/attune/attune.duckdb
--- Mean change pre -> post per scale and format (matched pairs), suppressing small cells:
+-- Mean change pre -> post of the people trained per scale and format (matched pairs),
+-- suppressing small cells (arm: intervention, comparison or waitlist):
 SELECT scale_id, format, count(*) AS n_pairs,
        avg(score_from) AS mean_pre, avg(score_to) AS mean_post,
        avg(improvement) AS mean_improvement, stddev_samp(change) AS sd_change
 FROM paired_scores
-WHERE wave_from = 'pre' AND wave_to = 'post'
+WHERE wave_from = 'pre' AND wave_to = 'post' AND arm = 'intervention'
 GROUP BY ALL
 HAVING count(*) >= 11
 ORDER BY scale_id, format;

@@ -38,7 +38,10 @@ def test_cohorts_follow_the_contract(clean):
     assert cohorts.sponsor_id.str.fullmatch(r"SP\d\d").all()
     assert 5 <= cohorts.sponsor_id.nunique() <= 7
     assert set(cohorts.supervision) == {"true", "false"}
-    assert cohorts.cost_per_participant.astype(int).gt(0).all()
+    trained = cohorts.arm == "intervention"
+    assert set(cohorts.arm) == {"intervention", "waitlist"}
+    assert cohorts.cost_per_participant[trained].astype(int).gt(0).all()
+    assert (cohorts.cost_per_participant[~trained] == "").all()  # not trained: no cost
     for column in ("start_date", "end_date"):
         assert cohorts[column].str.fullmatch(ISO_DATE).all()
     start = pd.to_datetime(cohorts.start_date, format="%Y-%m-%d")

@@ -24,6 +24,7 @@ SELECT scale_id, wave_from, wave_to, {groups}
 FROM attune.paired_scores
 LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS scale_id, unnest(?::DOUBLE[]) AS threshold) AS s
     USING (scale_id)
+WHERE arm = 'intervention'  -- the summaries' figures are of the people trained
 GROUP BY ALL
 """
 # Groups of one or two pairs are left out (suppressed): their t has a single degree of freedom,

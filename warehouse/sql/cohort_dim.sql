@@ -5,7 +5,9 @@ CREATE OR REPLACE TABLE memory.cohort_dim AS
 SELECT
     (row_number() OVER (ORDER BY c.cohort_id))::INTEGER AS cidx,
     c.cohort_id, c.program_id, p.name AS program_name, p.format, p.delivery, c.sponsor_id,
-    c.supervision, c.start_date AS cohort_start, c.end_date AS cohort_end,
+    c.supervision, c.arm, c.start_date AS cohort_start, c.end_date AS cohort_end,
     cohort_quarter(c.start_date) AS cohort_quarter,
+    p.contact_hours,
+    c.cost_per_participant,
     0 AS eligible_mask
 FROM attune.cohorts AS c JOIN attune.programs AS p USING (program_id)
