@@ -1,9 +1,10 @@
-"""Attrition: who is lost between waves, and were they different at baseline?
+"""Attrition: who is lost between waves, and were they different?
 
 Pre/post change is computed on completers only. If people who dropped out started out
-better or worse than completers, the completers' change may not describe everyone who
-began the training. This module compares the two groups' baseline scores and builds the
-wave-by-wave retention funnel.
+better or worse than completers, or had changed more or less by the end of training, the
+completers' change may not describe everyone who began the training. This module compares
+the two groups (their baseline scores, or their pre→post change: the same statistics fit
+both) and builds the wave-by-wave retention funnel.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from stats.distributions import norm_ppf, t_sf
+from stats.distributions import norm_ppf, t_ppf, t_sf
 
 from .paired import _float, hedges_j
 
@@ -25,9 +26,13 @@ NAN = float("nan")
 
 @dataclass(frozen=True)
 class AttritionBias:
-    """Baseline difference, completers minus dropouts (positive: completers scored higher)."""
+    """Completers minus dropouts (positive: completers scored higher, or improved more).
+
+    ``difference_ci_low``/``difference_ci_high``: the difference's Welch CI."""
 
     difference: float
+    difference_ci_low: float
+    difference_ci_high: float
     hedges_g: float
     g_ci_low: float
     g_ci_high: float
@@ -49,11 +54,14 @@ def attrition_bias_from_moments(
     sd_dropouts: float | None,
     level: float = 0.95,
 ) -> AttritionBias:
-    """Compare completers' and dropouts' baseline scores from group sizes, means and SDs.
+    """Compare completers' and dropouts' scores from group sizes, means and SDs: baseline
+    scores, or the pre→post change of those who answered both (signed so that improvement is
+    positive, so a positive difference says completers improved more).
 
     Hedges' g uses the pooled SD with the exact small-sample J (df = n1 + n2 - 2) and a
     normal-approximation CI; the test is Welch's t, which does not assume equal variances
-    (dropout groups are often small and more variable). Statistics that need at least two
+    (dropout groups are often small and more variable), and the difference's CI is Welch's,
+    with the Welch-Satterthwaite df. Statistics that need at least two
     people per group, or a non-zero SD, are NaN otherwise; None (SQL NULL) reads as missing.
     """
     if not 0 < level < 1:
@@ -62,7 +70,7 @@ def attrition_bias_from_moments(
     m1, m2 = _float(mean_completers), _float(mean_dropouts)
     s1, s2 = _float(sd_completers), _float(sd_dropouts)
     difference = m1 - m2 if n1 >= 1 and n2 >= 1 else NAN
-    g = g_lo = g_hi = t = df = p = NAN
+    g = g_lo = g_hi = t = df = p = d_lo = d_hi = NAN
     if n1 >= 2 and n2 >= 2:
         df_pooled = n1 + n2 - 2
         # Borenstein et al. 2009, eq. 4.19: pooled within-group SD
@@ -80,8 +88,12 @@ def attrition_bias_from_moments(
             t = difference / math.sqrt(a + b)  # Welch 1947
             df = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n2 - 1))  # Welch-Satterthwaite df
             p = 2 * t_sf(abs(t), df)
+            half = t_ppf(0.5 + level / 2, df) * math.sqrt(a + b)  # Welch 1947: CI of the difference
+            d_lo, d_hi = difference - half, difference + half
     return AttritionBias(
         difference=difference,
+        difference_ci_low=d_lo,
+        difference_ci_high=d_hi,
         hedges_g=g,
         g_ci_low=g_lo,
         g_ci_high=g_hi,

@@ -1,9 +1,15 @@
 """Follow-up and attrition: who answered each wave, and whether those who dropped out
-started differently from those who stayed.
+started differently from those who stayed, or had changed differently by the end of training.
 
 From the ``people_cube`` and ``baseline_cube`` summaries. Only cohorts whose wave was due by
 the last date in the data count towards retention and attrition; every count below the
 minimum cell size is hidden, with the complementary counts that would give it away.
+
+Alike baselines do not make a later wave's completers representative: when who answers at
+12 months depends on how much people had improved by the end of training, completers and
+drop-outs started alike but their pre->post change differs, and the completers' 12-month
+change overstates everyone's. So for a follow-up wave the check also compares the pre->post
+change of those who answered it with that of those who did not.
 """
 
 from __future__ import annotations
@@ -32,15 +38,27 @@ FROM memory.people_cube AS c JOIN memory.cohort_dim AS d USING (cidx)
 WHERE {where}
 GROUP BY ALL
 """
+# Per group and completer flag: the baseline sums of everyone, and the pre->post change sums
+# of those scored at post. The cube's rows are all or none scored at post (their mask holds
+# the post bit), so the record keys of those scored at post are the keys of rows with n_c > 0.
 SQL_BASELINE = """
 SELECT {group_select} ((c.scored_mask & ?) <> 0) AS completer,
-       sum(c.n)::BIGINT AS n, sum(c.s) AS s, sum(c.ss) AS ss, {key_sum} AS k
+       sum(c.n)::BIGINT AS n, sum(c.s) AS s, sum(c.ss) AS ss, {key_sum} AS k,
+       sum(c.n_c)::BIGINT AS n_c, sum(c.s_c) AS s_c, sum(c.ss_c) AS ss_c, {key_sum_c} AS k_c
 FROM memory.baseline_cube AS c JOIN memory.cohort_dim AS d USING (cidx)
 WHERE c.scale_id = ? AND (d.eligible_mask & ?) <> 0 AND {where}
 GROUP BY ALL
 """
-ATTRITION_KEYS = ("n_completers", "n_dropouts", "mean_completers", "mean_dropouts",
-                  "attrition_pct", "difference", "hedges_g", "g_ci_low", "g_ci_high", "p")
+KEY_SUM_CHANGE = "coalesce(sum(c.k) FILTER (WHERE c.n_c > 0), 0)::BIGINT"
+# The statistics of one comparison (completers vs dropouts), without prefix for the baseline
+# and with ``change_`` for the pre->post change.
+COMPARISON_KEYS = ("n_completers", "n_dropouts", "mean_completers", "mean_dropouts",
+                   "sd_completers", "sd_dropouts", "difference", "difference_ci_low",
+                   "difference_ci_high", "hedges_g", "g_ci_low", "g_ci_high", "welch_t",
+                   "welch_df", "p")
+CHANGE_KEYS = tuple(f"change_{k}" for k in COMPARISON_KEYS)
+ATTRITION_KEYS = (*COMPARISON_KEYS, "attrition_pct", *CHANGE_KEYS)
+POST = "post"  # the wave the pre->post change of completers and dropouts is measured to
 
 
 def people(
@@ -146,10 +164,24 @@ def attrition_bias(
     filters: Filters | None = None,
     min_cell_size: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Baseline (pre) scores of completers vs dropouts for ``wave_to``, per group.
+    """Completers vs dropouts for ``wave_to``, per group: their baseline (pre) scores and,
+    for a wave after post, their pre->post change.
 
-    Only cohorts whose ``wave_to`` was due by the last date in the data count. Suppressed when
-    either group has fewer people than the minimum cell size. An unknown scale or wave raises
+    Completers answered ``wave_to``, dropouts did not; only cohorts whose ``wave_to`` was due
+    by the last date in the data count. Per group (``ATTRITION_KEYS``): n, mean and SD of the
+    baseline of each, their difference (completers minus dropouts) with its Welch 95% CI,
+    Hedges' g with its CI, Welch's t, df and p (``stats.attrition``), ``attrition_pct``; and
+    the same of the pre->post change of those who also answered post, prefixed ``change_``
+    (signed so that improvement is positive: a positive ``change_difference`` says completers
+    had improved more by the end of training). For ``wave_to`` post (or pre) that comparison
+    does not exist: every ``change_`` figure is None and ``change_applies`` False.
+
+    A group is suppressed (``suppressed``) when either group has fewer people than the
+    minimum cell size, with the complementary groups. In a group shown, the change figures
+    are hidden (``change_suppressed``) when either change group is that small, or the people
+    of a group without a post score are (n minus the change n), again with the complements.
+    Published figures carry disclosure control: the baseline on the stream of the pre mean,
+    the change on its own ``(scale_id, "pre-post")``. An unknown scale or wave raises
     ``CannotShow``.
     """
     by = tuple(by)
@@ -168,42 +200,81 @@ def _sd(n: int, s: float, ss: float) -> float:
 def _attrition(q: Query, scale_id: str, wave_to: str, by: tuple[str, ...]
                ) -> list[dict[str, Any]]:
     q.scale(scale_id)
-    bit = 1 << q.wave_position(wave_to)
+    position = q.wave_position(wave_to)
+    bit = 1 << position
+    applies = any(w == POST for w, _, _ in q.snap.waves) and position > q.wave_position(POST)
     select, _ = group_clause(by)
     where, params = where_clause(q.filters)
+    key_sum_c = KEY_SUM_CHANGE if q.filters.published else "0::BIGINT"
     rows = q.aggregate("baseline_rows", (scale_id, bit, by), lambda: q.fetch_dicts(
-        SQL_BASELINE.format(group_select=select, where=where, key_sum=q.key_sum),
+        SQL_BASELINE.format(group_select=select, where=where, key_sum=q.key_sum,
+                            key_sum_c=key_sum_c),
         [bit, scale_id, bit, *params]))
+    empty = {"n": 0, "n_c": 0}
     groups: dict[tuple, dict[bool, dict]] = {}
     for row in rows:
         groups.setdefault(tuple(row[b] for b in by), {})[bool(row["completer"])] = row
     order = sorted(groups, key=groups_sort_key)
-    counts = [tuple((groups[k].get(c) or {"n": 0})["n"] for c in (True, False))
-              for k in order]
+    sides = [tuple(groups[k].get(c) or empty for c in (True, False)) for k in order]
+    counts = [(comp["n"], drop["n"]) for comp, drop in sides]
+    floor = q.floor
     hidden = complementary_suppression(
-        order, counts, by, {i for i, c in enumerate(counts) if min(c) < q.floor}, q.floor)
+        order, counts, by, {i for i, c in enumerate(counts) if min(c) < floor}, floor)
+    change_counts = [(comp["n_c"], drop["n_c"]) for comp, drop in sides]
+    small = set(hidden) | {
+        i for i, (comp, drop) in enumerate(sides)
+        if min(comp["n_c"], drop["n_c"]) < floor
+        or any(0 < side["n"] - side["n_c"] < floor for side in (comp, drop))}
+    change_hidden = complementary_suppression(order, change_counts, by, small, floor) \
+        if applies else set()
     out = []
     for i, k in enumerate(order):
         keys = {b: v for b, v in zip(by, k, strict=True)}
-        keys.update(scale_id=scale_id, wave_to=wave_to)
-        comp, drop = groups[k].get(True), groups[k].get(False)
-        n1, n2 = counts[i]
+        keys.update(scale_id=scale_id, wave_to=wave_to, change_applies=applies)
         if i in hidden:
-            out.append({**keys, **{name: None for name in ATTRITION_KEYS}, "suppressed": True})
+            out.append({**keys, **dict.fromkeys(ATTRITION_KEYS), "suppressed": True,
+                        "change_suppressed": applies})
             continue
-        s1, ss1, s2, ss2 = comp["s"], comp["ss"], drop["s"], drop["ss"]
+        comp, drop = sides[i]
+        row = {**keys, **_comparison(q, scale_id, comp, drop, ("n", "s", "ss", "k"), "pre")}
+        row["attrition_pct"] = 100.0 * row["n_dropouts"] / (row["n_completers"]
+                                                            + row["n_dropouts"])
         if q.filters.published:
-            # the completers' baseline is the same set and score as the pre mean of their
-            # matched pairs: the same stream gives it the same noise there and here
-            step = 1.0 / max(q.scale(scale_id).n_items, 1)
-            n1, s1, ss1 = protect_moments(n1, s1, ss1, comp["k"], (scale_id, "pre"), step)
-            n2, s2, ss2 = protect_moments(n2, s2, ss2, drop["k"], (scale_id, "pre"), step)
-        m1, m2 = s1 / n1, s2 / n2
-        sd1, sd2 = _sd(n1, s1, ss1), _sd(n2, s2, ss2)
-        res = attrition_bias_from_moments(n1, m1, sd1, n2, m2, sd2)
-        row = {**keys, "n_completers": n1, "n_dropouts": n2, "mean_completers": m1,
-               "mean_dropouts": m2, "sd_completers": sd1, "sd_dropouts": sd2,
-               "attrition_pct": 100.0 * n2 / (n1 + n2),
-               **{k2: clean(v) for k2, v in res.as_dict().items()}, "suppressed": False}
-        out.append(round_published(row) if q.filters.published else row)
+            row["attrition_pct"] = round(row["attrition_pct"], ROUNDING["attrition_pct"])
+        if applies and i not in change_hidden:
+            change = _comparison(q, scale_id, comp, drop, ("n_c", "s_c", "ss_c", "k_c"),
+                                 "pre-post")
+            row.update({f"change_{name}": value for name, value in change.items()})
+        else:
+            row.update(dict.fromkeys(CHANGE_KEYS))
+        row.update(suppressed=False, change_suppressed=applies and i in change_hidden)
+        out.append(row)
     return out
+
+
+def _comparison(q: Query, scale_id: str, comp: dict[str, Any], drop: dict[str, Any],
+                names: tuple[str, str, str, str], stream: str) -> dict[str, Any]:
+    """Completers vs dropouts (``COMPARISON_KEYS``) from the sums ``names`` (n, sum, sum of
+    squares, key sum) of each; published, from their protected moments on ``(scale_id,
+    stream)``, and rounded."""
+    n, s, ss, k = names
+    moments = [(side[n], side[s], side[ss]) for side in (comp, drop)]
+    if q.filters.published:
+        # the completers' baseline is the same set and score as the pre mean of their
+        # matched pairs: the stream "pre" gives it the same noise there and here
+        step = 1.0 / max(q.scale(scale_id).n_items, 1)
+        moments = [protect_moments(*m, side[k], (scale_id, stream), step)
+                   for m, side in zip(moments, (comp, drop), strict=True)]
+    (n1, s1, ss1), (n2, s2, ss2) = moments
+    m1, m2 = s1 / n1, s2 / n2
+    sd1, sd2 = _sd(n1, s1, ss1), _sd(n2, s2, ss2)
+    res = attrition_bias_from_moments(n1, m1, sd1, n2, m2, sd2)
+    row = {"n_completers": n1, "n_dropouts": n2, "mean_completers": m1, "mean_dropouts": m2,
+           "sd_completers": sd1, "sd_dropouts": sd2, **res.as_dict()}
+    row = {name: clean(row[name]) for name in COMPARISON_KEYS}
+    if not q.filters.published:
+        return row
+    # round_published knows a CI on the scale's points by the names ci_low and ci_high
+    as_ci = {"difference_ci_low": "ci_low", "difference_ci_high": "ci_high"}
+    rounded = round_published({as_ci.get(name, name): v for name, v in row.items()})
+    return {name: rounded[as_ci.get(name, name)] for name in COMPARISON_KEYS}

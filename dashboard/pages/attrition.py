@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from dash import html
 
 from dashboard.components import Chart
 from dashboard.figures import Bar, Figure, Scatter
 from dashboard.pages import common
 from dashboard.pages.charts import ChartSpec, page_layout
-from dashboard.style import OKABE_ITO, colour_for, figure_layout, fmt, fmt_p, label
+from dashboard.style import (
+    OKABE_ITO,
+    SUPPRESSED_TEXT,
+    colour_for,
+    figure_layout,
+    fmt,
+    fmt_ci,
+    fmt_p,
+    label,
+)
+from warehouse.catalog import waves as catalog_waves
 from warehouse.followup import attrition_bias, people
 
 KEY, PATH, NAME = "attrition", "/attrition", "Follow-up and attrition"
@@ -72,18 +84,80 @@ def build_funnel(app_ctx, state) -> Chart:
                  figure=fig, records=public, columns=columns, notes=notes, filename=filename)
 
 
+def _signed(value: float) -> str:
+    return f"{value:+.2f}"
+
+
+def _excludes_zero(low: float | None, high: float | None) -> bool:
+    return low is not None and high is not None and (low > 0 or high < 0)
+
+
+def _when(months: int | None) -> str:
+    """When a wave is taken, for a sentence: 'at 12 months', 'at the end of training'."""
+    return f"at {months} months" if months else "at the end of training"
+
+
+def bias_verdict(row: dict, months: int | None) -> str:
+    """The check's plain sentence for one row of ``warehouse.followup.attrition_bias``
+    (completers and dropouts of the wave ``months`` after the end of training; 0 or None:
+    the end of training). Alike baselines reassure only when the pre->post change of those
+    who answered also matches that of those who did not; a difference is one whose 95% CI
+    leaves out 0."""
+    when = _when(months)
+    if row["suppressed"] or row["hedges_g"] is None:
+        return ""
+    g = f"g = {fmt(row['hedges_g'])}, 95% CI {fmt_ci(row['g_ci_low'], row['g_ci_high'])}"
+    started_apart = _excludes_zero(row["g_ci_low"], row["g_ci_high"])
+    start = (f"had started {'higher' if row['hedges_g'] > 0 else 'lower'} than those who "
+             f"did not ({g})") if started_apart else \
+        f"had started like those who did not ({g})"
+    if not row["change_applies"]:
+        return (f"Those who answered {when} {start}. That says how alike they started, not "
+                "whether they changed alike: the end of training is the first survey after "
+                "it, so their change cannot be compared.")
+    if row["change_difference"] is None:
+        return (f"Those who answered {when} {start}; their change by the end of training "
+                f"beside that of those who did not is {SUPPRESSED_TEXT}, so this does not "
+                f"show that the figures {when} describe everyone.")
+    c1, c2 = row["change_mean_completers"], row["change_mean_dropouts"]
+    pair = f"{_signed(c1)} vs {_signed(c2)}"
+    if _excludes_zero(row["change_difference_ci_low"], row["change_difference_ci_high"]):
+        more = row["change_difference"] > 0
+        return (f"Those who answered {when} had improved {'more' if more else 'less'} by the "
+                f"end of training ({pair}): the {months}-month figures of completers likely "
+                f"{'overstate' if more else 'understate'} the change for everyone.")
+    alike = (f"improved alike by the end of training ({pair}; difference 95% CI "
+             f"{fmt_ci(row['change_difference_ci_low'], row['change_difference_ci_high'])})")
+    if started_apart:
+        return f"Those who answered {when} {start}, though they had {alike}."
+    return (f"Those who answered {when} {start} and had {alike}; how those who did not "
+            "answer changed after training is not known.")
+
+
 def build_bias(app_ctx, state) -> Chart:
     scale = common.scale_info(app_ctx, state)
     wt = state.get("wt") or "post"
     m = app_ctx.min_cell
     f = common.filters(app_ctx, state)
-    title = f"{scale['name']}: baseline difference, completers minus dropouts at " \
-            f"{label('wave', wt).lower()} (Hedges g, 95% CI)"
+    months = {w["wave"]: w["months_after_end"] for w in catalog_waves(app_ctx.db)}.get(wt)
+    title = f"{scale['name']}: those who answered {_when(months)} minus those who did not, " \
+            + ("baseline and change by the end of training" if months else "baseline") \
+            + " (Hedges g, 95% CI)"
     columns = [("group", "Group"), ("n_completers", "Completers"), ("n_dropouts", "Dropouts"),
                ("attrition_pct", "Attrition %"), ("mean_completers", "Baseline mean, completers"),
                ("mean_dropouts", "Baseline mean, dropouts"), ("difference", "Difference"),
                ("hedges_g", "Hedges g"), ("g_ci_low", "g CI low"), ("g_ci_high", "g CI high"),
-               ("p", "Welch p"), ("suppressed", "Not shown")]
+               ("p", "Welch p"),
+               ("change_n_completers", "Completers with an end-of-training score"),
+               ("change_n_dropouts", "Dropouts with an end-of-training score"),
+               ("change_mean_completers", "Change pre to post, completers (improvement +)"),
+               ("change_mean_dropouts", "Change pre to post, dropouts (improvement +)"),
+               ("change_difference", "Change difference"),
+               ("change_difference_ci_low", "Change difference CI low"),
+               ("change_difference_ci_high", "Change difference CI high"),
+               ("change_hedges_g", "Change Hedges g"), ("change_g_ci_low", "Change g CI low"),
+               ("change_g_ci_high", "Change g CI high"), ("change_p", "Change Welch p"),
+               ("suppressed", "Not shown")]
     filename = common.slug("attrition-bias", scale["scale_id"], wt) + ".csv"
     if not scale.get("measured_before") or wt == "pre":
         return Chart(title=title, empty="Choose a scale measured before training and a later "
@@ -92,42 +166,81 @@ def build_bias(app_ctx, state) -> Chart:
                              filters=f)
     rows = attrition_bias(app_ctx.db, scale_id=scale["scale_id"], wave_to=wt,
                           by=("format",), filters=f)
-    records = [{"group": "All matching cohorts", **r} for r in overall] + [
+    full = [{"group": "All matching cohorts", **r} for r in overall] + [
         {"group": label("format", r["format"]), **r} for r in rows]
-    records = [{k: r.get(k) for k, _ in columns} for r in records]
+    records = [{k: r.get(k) for k, _ in columns} for r in full]
     shown = [r for r in records if not r["suppressed"] and r["hedges_g"] is not None]
     if not shown:
         return Chart(title=title, empty=common.too_few("comparison", m),
                      records=records, columns=columns, filename=filename)
     ylab = [f"{r['group']} ({r['attrition_pct']:.0f}% lost)" for r in shown]
-    fig = Figure(Scatter(
-        x=[r["hedges_g"] for r in shown], y=ylab, mode="markers",
-        marker={"size": 11, "color": OKABE_ITO["blue"]},
-        error_x={"type": "data", "symmetric": False,
-                 "array": [r["g_ci_high"] - r["hedges_g"] for r in shown],
-                 "arrayminus": [r["hedges_g"] - r["g_ci_low"] for r in shown]},
-        customdata=[[r["n_completers"], r["n_dropouts"], fmt_p(r["p"]), fmt(r["difference"])]
-                    for r in shown],
-        hovertemplate="%{y}<br>g = %{x:.2f}; difference %{customdata[3]} points<br>"
-                      "%{customdata[0]:,} completers, %{customdata[1]:,} dropouts; Welch p "
-                      "%{customdata[2]}<extra></extra>",
-    ))
+    fig = Figure(_g_trace(shown, ylab, "", "Baseline", "circle", OKABE_ITO["blue"],
+                          "completers started higher"))
+    changed = [(r, y) for r, y in zip(shown, ylab, strict=True)
+               if r["change_hedges_g"] is not None]
+    if changed:
+        fig.add_trace(_g_trace([r for r, _ in changed], [y for _, y in changed], "change_",
+                               "Change pre to post", "diamond", OKABE_ITO["vermillion"],
+                               "completers improved more"))
+        fig.update_layout(scattermode="group")
     fig.add_vline(x=0, line_color="#555", line_width=1)
     fig.add_vrect(x0=-0.2, x1=0.2, fillcolor="#eee", opacity=0.6, line_width=0, layer="below")
-    fig.update_xaxes(title="Hedges g (positive: completers started higher)")
+    fig.update_xaxes(title="Hedges g (positive: completers started higher, or improved more)")
     fig.update_yaxes(autorange="reversed", type="category")
-    figure_layout(fig, height=120 + 50 * len(shown), legend=False)
+    figure_layout(fig, height=120 + 50 * len(shown), legend=bool(changed))
     hidden = [r["group"] for r in records if r["suppressed"]]
+    hidden_change = [r["group"] for r in full
+                     if not r["suppressed"] and r.get("change_suppressed")]
     notes = [f"Not shown ({common.hidden_reason(m)}): {', '.join(hidden)}."] \
         if hidden else []
+    if hidden_change:
+        notes.append(f"Change by the end of training not shown ({common.hidden_reason(m)}): "
+                     f"{', '.join(hidden_change)}.")
     notes.append("Shaded band: |g| < 0.2, a baseline difference between completers and "
                  "dropouts conventionally read as negligible; it says how alike they started, "
                  "not whether they changed alike.")
+    verdict = bias_verdict(full[0], months)
     first = shown[0]
     return Chart(title=title,
                  subtitle=f"n = {first['n_completers'] + first['n_dropouts']:,} people who "
                           "answered before training and were due the later survey",
-                 figure=fig, records=records, columns=columns, notes=notes, filename=filename)
+                 figure=fig, records=records, columns=columns, notes=notes, filename=filename,
+                 extra=html.P(verdict, className="verdict", **{"data-testid": "attrition-verdict"})
+                 if verdict else None)
+
+
+def _g_trace(rows: list[dict], ylab: list[str], prefix: str, name: str, symbol: str,
+             colour: str, positive: str) -> dict:
+    """One comparison's Hedges g with its CI per group (``prefix``: "" for the baseline,
+    "change_" for the pre->post change)."""
+    g, low, high = (f"{prefix}hedges_g", f"{prefix}g_ci_low", f"{prefix}g_ci_high")
+    return Scatter(
+        x=[r[g] for r in rows], y=ylab, mode="markers", name=name, orientation="h",
+        marker={"size": 11, "color": colour, "symbol": symbol},
+        error_x={"type": "data", "symmetric": False,
+                 "array": [r[high] - r[g] for r in rows],
+                 "arrayminus": [r[g] - r[low] for r in rows]},
+        customdata=[[r[f"{prefix}n_completers"], r[f"{prefix}n_dropouts"],
+                     fmt_p(r[f"{prefix}p"]), fmt(r[f"{prefix}difference"])] for r in rows],
+        hovertemplate=f"%{{y}}<br>{name}: g = %{{x:.2f}}; difference %{{customdata[3]}} "
+                      "points<br>%{customdata[0]:,} completers, %{customdata[1]:,} dropouts; "
+                      f"Welch p %{{customdata[2]}}<br>positive: {positive}"
+                      "<extra></extra>",
+    )
+
+
+def build_model(app_ctx, state) -> Chart:
+    """The Trends page's chart of the wave model against the completers, for everyone
+    together, beside the attrition check: the completers' change against the model's
+    estimate for everyone, and the tipping point (its notes)."""
+    from dashboard.pages import trends  # the one place the model's chart and words are put
+
+    chart = trends.build_model(app_ctx, {**state, "by": "all"})
+    scale = common.scale_info(app_ctx, state)
+    return dataclasses.replace(
+        chart, title=f"{scale['name']}: does the change last for everyone, or only for those "
+                     f"who answered? ({common.units(scale)}, 95% CI)",
+        filename=common.slug("attrition-model", scale["scale_id"]) + ".csv")
 
 
 CHARTS = (
@@ -138,9 +251,18 @@ CHARTS = (
         "follow-up months, up to the last date in the data) count.",
         build_funnel),
     ChartSpec(
-        "attrition-bias", "Attrition-bias check: did completers start differently?",
+        "attrition-bias",
+        "Attrition-bias check: did completers start, or change, differently?",
         "Baseline (pre-training) score of people who answered the later wave minus those who "
-        "did not: Hedges g with 95% CI and Welch's t test. Near 0 = dropouts started out like "
-        "completers.",
+        "did not, and for a follow-up wave their change from before to the end of training "
+        "(improvement positive): Hedges g with 95% CI and Welch's t test. Near 0 = dropouts "
+        "started out, or had changed, like completers; alike baselines alone do not show "
+        "that the completers' later figures describe everyone.",
         build_bias),
+    ChartSpec(
+        "attrition-model", "Every wave modelled vs completers only",
+        "A model that uses every score of everyone (Trends page) against the change of those "
+        "who answered both surveys, at the last wave, and how much worse than modelled those "
+        "who did not answer would have to be for that change to vanish.",
+        build_model),
 )

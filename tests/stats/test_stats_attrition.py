@@ -1,4 +1,5 @@
-"""Attrition bias (completers vs dropouts at baseline) and the retention funnel."""
+"""Attrition bias (completers vs dropouts at baseline, or in their pre->post change) and the
+retention funnel."""
 
 from __future__ import annotations
 
@@ -87,3 +88,22 @@ def test_sql_nulls_for_a_single_dropout_are_read_as_missing():
     result = attrition_bias_from_moments(12, 3.7, 0.45, 1, 3.0, None)
     assert result.difference == pytest.approx(0.7)
     assert math.isnan(result.hedges_g) and math.isnan(result.p)
+
+
+def test_difference_ci_is_welchs_interval_as_scipy_gives_it():
+    result = attrition_bias(COMPLETERS, DROPOUTS)
+    expected = sps.ttest_ind(COMPLETERS, DROPOUTS, equal_var=False).confidence_interval(0.95)
+    assert result.difference_ci_low == pytest.approx(expected.low)
+    assert result.difference_ci_high == pytest.approx(expected.high)
+    narrower = attrition_bias(COMPLETERS, DROPOUTS, level=0.80)
+    assert result.difference_ci_low < narrower.difference_ci_low < narrower.difference
+
+
+def test_pre_post_changes_compare_like_baselines_improvement_positive():
+    # The same statistics compare the two groups' change: completers improved by 0.6 on
+    # average, dropouts by 0.2, so the difference is +0.4 and its interval leaves out 0.
+    changes_completers = np.array([0.5, 0.7, 0.6, 0.4, 0.8, 0.6, 0.5, 0.7])
+    changes_dropouts = np.array([0.1, 0.3, 0.2, 0.0, 0.4, 0.2])
+    result = attrition_bias(changes_completers, changes_dropouts)
+    assert result.difference == pytest.approx(0.4)
+    assert result.difference_ci_low > 0 and result.g_ci_low > 0
