@@ -13,12 +13,14 @@ from rich.table import Table
 def main() -> int:
     parser = argparse.ArgumentParser(description="Attune benchmarks")
     parser.add_argument(
-        "--only", choices=["ingest", "summarize", "dashboard", "load", "console", "api"],
+        "--only",
+        choices=["ingest", "summarize", "dashboard", "load", "console", "api", "model"],
         action="append",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     arguments = parser.parse_args()
-    chosen = arguments.only or ["ingest", "summarize", "dashboard", "load", "console", "api"]
+    chosen = arguments.only or ["ingest", "summarize", "dashboard", "load", "console", "api",
+                                "model"]
     results: dict[str, dict] = {}
     console = Console(stderr=True)
     if "ingest" in chosen:
@@ -53,6 +55,12 @@ def main() -> int:
 
         console.print("api: one outcome query over HTTP on the 1M-row database ...")
         results["api"] = api_bench.run(bench_database())
+    if "model" in chosen:
+        from bench import model_bench
+        from bench.common import bench_database
+
+        console.print("model: `attune model` and the Trends callbacks on the 1M-row database ...")
+        results["model"] = model_bench.run(bench_database())
     if arguments.json:
         print(json.dumps(results, indent=2, default=str))
         return 0

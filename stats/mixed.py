@@ -91,26 +91,40 @@ def _lower(theta: np.ndarray, q: int) -> np.ndarray:
     return lam
 
 
-def _pieces(patterns: Sequence[Pattern], lam: np.ndarray):
-    """Sum over patterns of n log|H|, X'H^-1 X, X'H^-1 sum y and tr(H^-1 sum yy')."""
-    k = patterns[0].x.shape[1]
-    logdet, a, b, c = 0.0, np.zeros((k, k)), np.zeros(k), 0.0
+def _stacks(patterns: Sequence[Pattern]) -> list[tuple[np.ndarray, ...]]:
+    """The patterns stacked by their number of observations (n, X, Z, sum y, sum yy'), so
+    that each evaluation of the criterion is a few batched matrix operations, not a Python
+    loop over the patterns."""
+    by_size: dict[int, list[Pattern]] = {}
     for p in patterns:
-        zl = p.z @ lam
-        h = np.eye(len(p.sum_y)) + zl @ zl.T
+        by_size.setdefault(len(p.sum_y), []).append(p)
+    return [(np.array([p.n for p in ps], dtype=float), np.stack([p.x for p in ps]),
+             np.stack([p.z for p in ps]), np.stack([p.sum_y for p in ps]),
+             np.stack([p.sum_yy for p in ps])) for ps in by_size.values()]
+
+
+def _pieces(stacks: Sequence[tuple[np.ndarray, ...]], lam: np.ndarray):
+    """Sum over patterns (``_stacks``) of n log|H|, X'H^-1 X, X'H^-1 sum y and
+    tr(H^-1 sum yy')."""
+    k = stacks[0][1].shape[2]
+    logdet, a, b, c = 0.0, np.zeros((k, k)), np.zeros(k), 0.0
+    for n, x, z, sum_y, sum_yy in stacks:
+        zl = z @ lam
+        h = np.eye(sum_y.shape[1]) + zl @ np.swapaxes(zl, 1, 2)
         chol = np.linalg.cholesky(h)
-        logdet += p.n * 2.0 * float(np.log(np.diag(chol)).sum())
+        logdet += float(n @ (2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)))
         hinv = np.linalg.inv(h)
-        xh = p.x.T @ hinv
-        a += p.n * (xh @ p.x)
-        b += xh @ p.sum_y
-        c += float(np.sum(hinv * p.sum_yy))
+        xh = np.swapaxes(x, 1, 2) @ hinv
+        a += np.einsum("p,pij->ij", n, xh @ x)
+        b += np.einsum("pij,pj->i", xh, sum_y)
+        c += float(np.sum(hinv * sum_yy))
     return logdet, a, b, c
 
 
-def _criterion(theta: np.ndarray, patterns: Sequence[Pattern], q: int, dof: int) -> float:
+def _criterion(theta: np.ndarray, stacks: Sequence[tuple[np.ndarray, ...]], q: int,
+               dof: int) -> float:
     """The profiled REML criterion (-2 log-likelihood with sigma^2 at its optimum)."""
-    logdet, a, b, c = _pieces(patterns, _lower(theta, q))
+    logdet, a, b, c = _pieces(stacks, _lower(theta, q))
     sign, logdet_a = np.linalg.slogdet(a)
     if sign <= 0:
         return math.inf
@@ -143,14 +157,19 @@ def fit_reml(patterns: Sequence[Pattern], terms: Sequence[str] | None = None) ->
         raise ValueError("the fixed effects cannot all be estimated: some combination of "
                          "terms has no observations")
     start = np.eye(q)[np.tril_indices(q)]
-    result = optimize.minimize(_criterion, start, args=(patterns, q, dof), method="BFGS",
+    stacks = _stacks(patterns)
+    result = optimize.minimize(_criterion, start, args=(stacks, q, dof), method="BFGS",
                                options={"gtol": 1e-8})
-    polished = optimize.minimize(_criterion, result.x, args=(patterns, q, dof),
+    # fatol relative to the criterion: on a million observations an absolute 1e-12 is below
+    # its rounding error, and the polish would run to maxiter without gaining anything
+    polished = optimize.minimize(_criterion, result.x, args=(stacks, q, dof),
                                  method="Nelder-Mead",
-                                 options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000})
+                                 options={"xatol": 1e-10,
+                                          "fatol": 1e-12 * max(1.0, abs(float(result.fun))),
+                                          "maxiter": 4000})
     best = polished if polished.fun <= result.fun else result
     lam = _lower(best.x, q)
-    logdet, a, b, c = _pieces(patterns, lam)
+    logdet, a, b, c = _pieces(stacks, lam)
     beta = np.linalg.solve(a, b)
     sigma2 = (c - float(b @ beta)) / dof
     cov = sigma2 * np.linalg.inv(a)

@@ -251,6 +251,22 @@ def protect_moments(n: int, s: float, ss: float, key_sum: int, stream: tuple,
     return n_pub, s_pub, ss_pub
 
 
+def protect_estimate(n: int, estimate: float, se: float, sd: float, key_sum: int,
+                     stream: tuple, step: float) -> tuple[float, float]:
+    """A model's estimate (a modelled mean or change, ``warehouse.models``) and its standard
+    error as published. The estimate moves as a mean of the n people it rests on with this SD
+    would (``_protected_mean``); the SE gets the variance noise of n, never narrowing it, plus
+    the variance of that movement (arcsine noise: half its squared bound), so the published
+    95% CI still covers with the noise added."""
+    cell = cell_key(key_sum)
+    n = max(int(n), 1)
+    bound, factor = noise_band(n)
+    scale = max(sd, noise_floor(n, step))
+    value = _protected_mean(n, estimate, scale, cell, ("estimate", *stream), step)
+    widen = 1 + factor * abs(noise(cell, "estimate_se", *stream)) / math.sqrt(n)
+    return value, math.sqrt(se * se * widen + 0.5 * (bound * scale / n) ** 2)
+
+
 def published_threshold(threshold: float | None) -> float | None:
     """A reliable-change threshold as published: to one decimal. It is set from the baseline
     SD of every cohort in the database, which a sponsor is not shown (ABS 2013: rounding)."""

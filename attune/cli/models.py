@@ -51,8 +51,8 @@ def model(
 
     tipping_point: how many scale points worse than modelled those who did not answer the
     last wave would have to be for its change from pre to vanish (a delta adjustment of the
-    point estimate). The exact figures, for the trusted roles only: the model is not
-    published to sponsors yet.
+    point estimate). The exact figures, for the trusted roles (sponsors see the model's
+    published figures on the dashboard).
 
     --json gives {scale, by, n_participants, n_observations, waves, fixed_effects,
     participant_sd, residual_sd, minus_two_reml_ll, completers, tipping_point, groups};

@@ -1,5 +1,8 @@
-"""Trends: change by cohort start quarter, and the change from before training at each later
-wave (end of training, 3, 6 and 12 months)."""
+"""Trends: change by cohort start quarter, the change from before training at each later
+wave (end of training, 3, 6 and 12 months), and that change from the model that uses every
+wave beside the completers-only one (``warehouse.models.wave_model``; its two sentences, the
+difference at the last wave and the tipping point, are also shown on the Follow-up page
+through ``model_sentences``)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from dashboard.figures import Figure, Scatter, make_subplots
 from dashboard.pages import common
 from dashboard.pages.charts import ChartSpec, page_layout
 from dashboard.style import OKABE_ITO, colour_for, figure_layout, label
+from warehouse.models import wave_model
 from warehouse.outcomes import group_change
 
 KEY, PATH, NAME = "trends", "/trends", "Trends"
@@ -177,6 +181,127 @@ def build_sustained(app_ctx, state) -> Chart:
                  notes=notes, filename=filename)
 
 
+MODEL_COLUMNS = [("group", "Group"), ("x", "Wave"), ("estimate", "Estimate"),
+                 ("n", "Participants (model) / matched pairs"), ("change", "Change from pre"),
+                 ("ci_low", "CI low"), ("ci_high", "CI high"), ("suppressed", "Not shown")]
+MODELLED, COMPLETERS = "Every wave modelled", "Completers only"
+# Colour-blind-safe (Okabe-Ito) and told apart by the line's dash as well.
+MODEL_STYLE = {MODELLED: (OKABE_ITO["blue"], "solid", "circle"),
+               COMPLETERS: (OKABE_ITO["vermillion"], "dash", "square")}
+
+
+def model_for_state(app_ctx, state) -> tuple[dict, dict | None, tuple[str, ...]]:
+    """The scale, the wave model for the state's filters and "Compare groups by" grouping
+    (None for a scale not measured before training) and that grouping. Cached per database
+    snapshot and filters (``cached_query``): a chart redrawn for the same state refits
+    nothing."""
+    scale = common.scale_info(app_ctx, state)
+    dims = common.by_dims(state)
+    if not scale.get("measured_before"):
+        return scale, None, dims
+    return scale, wave_model(app_ctx.db, scale["scale_id"], by=dims,
+                             filters=common.filters(app_ctx, state)), dims
+
+
+def _group_name(dims: tuple[str, ...], group: dict) -> str:
+    return label(dims[0], group[dims[0]]) if dims else "All matching cohorts"
+
+
+def model_sentences(app_ctx, result: dict, dims: tuple[str, ...]) -> list[str]:
+    """The sentences under the model's chart, per group: the completers against the model
+    at the last wave and the tipping point (both worded by ``warehouse.models``), or that the
+    group is not shown."""
+    out = []
+    for group in result["groups"]:
+        prefix = f"{_group_name(dims, group)}: " if dims else ""
+        if group["suppressed"]:
+            out.append(f"{prefix}not shown ({common.hidden_reason(app_ctx.min_cell)}).")
+            continue
+        out.append(prefix + group["difference"]["sentence"])
+        if group["tipping_point"]:
+            out.append(prefix + group["tipping_point"]["sentence"])
+    return out
+
+
+def model_records(result: dict, dims: tuple[str, ...]) -> list[dict]:
+    """The table behind the model's chart: per group and later wave, the modelled change and
+    the completers' change, each with its n and 95% CI."""
+    records = []
+    for group in result["groups"]:
+        name = _group_name(dims, group)
+        if group["suppressed"]:
+            records.append({"group": name, "x": None, "estimate": None, "n": None,
+                            "change": None, "ci_low": None, "ci_high": None,
+                            "suppressed": True})
+            continue
+        done = {c["wave"]: c for c in group["completers"]}
+        for w in group["waves"][1:]:
+            c = done.get(w["wave"], {})
+            records.append({"group": name, "x": label("wave", w["wave"]), "estimate": MODELLED,
+                            "n": group["n_participants"], "change": w["change_from_pre"],
+                            "ci_low": w["change_ci_low"], "ci_high": w["change_ci_high"],
+                            "suppressed": False})
+            records.append({"group": name, "x": label("wave", w["wave"]),
+                            "estimate": COMPLETERS, "n": c.get("n_pairs"),
+                            "change": c.get("mean_change"), "ci_low": c.get("ci_low"),
+                            "ci_high": c.get("ci_high"),
+                            "suppressed": c.get("mean_change") is None})
+    return records
+
+
+def build_model(app_ctx, state) -> Chart:
+    scale, result, dims = model_for_state(app_ctx, state)
+    title = f"{scale['name']}: change from before training at each wave, every wave " \
+            f"modelled vs completers only ({common.units(scale)}, 95% CI)"
+    filename = common.slug("trends-model", scale["scale_id"], dims[0] if dims else None) + ".csv"
+    if result is None:
+        return Chart(title=title, empty="This scale is not measured before training, so there "
+                     "is no change from before training to show.", columns=MODEL_COLUMNS,
+                     filename=filename)
+    records = model_records(result, dims)
+    shown = [g for g in result["groups"] if not g["suppressed"]]
+    fig = make_subplots(rows=len(shown), shared_xaxes=True,
+                        vertical_spacing=0.12 if len(shown) > 1 else 0.0,
+                        subplot_titles=tuple(_group_name(dims, g) for g in shown) if dims else ())
+    for row, group in enumerate(shown, start=1):
+        name = _group_name(dims, group)
+        done = {c["wave"]: c for c in group["completers"]}
+        waves = group["waves"][1:]
+        series = {
+            MODELLED: [(w["wave"], w["change_from_pre"], w["change_ci_low"], w["change_ci_high"],
+                        group["n_participants"]) for w in waves],
+            COMPLETERS: [(w["wave"], done[w["wave"]]["mean_change"], done[w["wave"]]["ci_low"],
+                          done[w["wave"]]["ci_high"], done[w["wave"]]["n_pairs"])
+                         for w in waves if done.get(w["wave"], {}).get("mean_change") is not None],
+        }
+        for kind, pts in series.items():
+            colour, dash, symbol = MODEL_STYLE[kind]
+            xs = [label("wave", p[0]) for p in pts]
+            fig.add_trace(Scatter(
+                x=xs, y=[p[1] for p in pts], mode="lines+markers", name=kind, legendgroup=kind,
+                showlegend=row == 1, line={"color": colour, "width": 2, "dash": dash},
+                marker={"size": 8, "symbol": symbol},
+                error_y={"type": "data", "symmetric": False, "thickness": 1.5,
+                         "array": [0 if p[3] is None else p[3] - p[1] for p in pts],
+                         "arrayminus": [0 if p[2] is None else p[1] - p[2] for p in pts]},
+                customdata=[[p[2], p[3], p[4]] for p in pts],
+                hovertemplate=f"{name} · {kind}<br>%{{x}}: change %{{y:+.2f}} (95% CI "
+                              "%{customdata[0]:.2f} to %{customdata[1]:.2f}), n = "
+                              "%{customdata[2]:,}<extra></extra>",
+            ), row=row, col=1)
+        fig.add_hline(y=0, line_color="#777", line_width=1, row=row, col=1)
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(title="Change (improvement +)")
+    figure_layout(fig, height=220 + 200 * len(shown))
+    last = shown[0]["waves"][-1]["wave"]
+    pairs = sum((next((c["n_pairs"] for c in g["completers"] if c["wave"] == last), 0) or 0)
+                for g in shown)
+    sub = f"n = {sum(g['n_participants'] for g in shown):,} participants modelled; " \
+          f"{pairs:,} matched pairs at {label('wave', last).lower()}"
+    return Chart(title=title, subtitle=sub, figure=fig, records=records, columns=MODEL_COLUMNS,
+                 notes=model_sentences(app_ctx, result, dims), filename=filename)
+
+
 CHARTS = (
     ChartSpec(
         "trends-quarter", "Change by cohort start quarter",
@@ -189,4 +314,14 @@ CHARTS = (
         "follow-up, in the people who answered both (so each point may describe different "
         "people). 95% CI from the paired t distribution.",
         build_sustained),
+    ChartSpec(
+        "trends-model", "Change from before training at each wave: every wave modelled vs "
+        "completers only",
+        "Blue: a linear mixed model of every score of everyone (a random intercept per "
+        "participant, fitted by REML), which stays unbiased when who drops out depends on what "
+        "they reported earlier; 95% Wald CIs. Vermillion, dashed: the matched pairs of those "
+        "who answered both surveys, as in the chart above. The tipping point says how much "
+        "worse than modelled those who did not answer the last wave would have to be for its "
+        "change to vanish.",
+        build_model),
 )

@@ -18,3 +18,20 @@ def live_app(demo_db) -> Iterator[LiveServer]:
     app.attune.db.snapshot()  # build the aggregates before the first page load
     with LiveServer(app) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def evaluator(demo_db):
+    """An evaluator's app context on the demo database, for calling page builders."""
+    return create_app(demo_db, login_required=False).attune
+
+
+@pytest.fixture
+def sponsor(demo_db) -> Iterator:
+    """Sponsor SP01's app context on the demo database, inside a request (the request guard
+    sets the local sponsor), for calling page builders as that sponsor."""
+    app = create_app(demo_db, login_required=False, local_role="sponsor",
+                     local_sponsor="SP01")
+    with app.server.test_request_context("/"):
+        app.server.preprocess_request()
+        yield app.attune

@@ -18,14 +18,13 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from etl.load import ensure_schema, refresh_views, store_instrument
+from etl.load import ensure_schema, store_instrument
 from schemas.instrument import parse_instrument
 from tests.support import (
     INSERT_COHORT,
     INSERT_PROGRAM,
-    INSERT_RESPONSE,
-    INSERT_RUN,
     TINY_INSTRUMENT,
+    finish_world,
 )
 
 MEANS = {"pre": 2.5, "post": 3.0, "followup_12m": 2.8}  # true change: +0.5, then +0.3
@@ -57,9 +56,4 @@ def build_dropout_db(path: Path, people_per_format: int = 1000, seed: int = 13) 
                 rows.append((f"p{k}-{i}", cohort, wave, start + dt.timedelta(days=DAYS[wave]),
                              "mental_health", 0.0, False, False, False, "run1", "world.csv",
                              2 + len(rows), score[wave], score[wave], score[wave], 2))
-    con.executemany(INSERT_RESPONSE, rows)
-    con.execute(INSERT_RUN, [len(rows), len(rows)])
-    refresh_views(con)
-    con.execute("CHECKPOINT")
-    con.close()
-    return path
+    return finish_world(con, rows, path)
