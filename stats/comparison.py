@@ -41,6 +41,9 @@ EQUIVALENCE_LIMITS = ((0.05, EQUIVALENT), (0.25, REQUIRES_ADJUSTMENT))
 # (p. 12), carried over unchanged into v5.0, as transcribed in the WWCr R package
 # (github.com/HaiwenChu/RWWC-v.4-Group-Designs). Above 57 % overall attrition the table
 # ends (the cautious boundary has reached 0): this project classes that as high attrition.
+# The cautious column agrees with a second public transcription (of v4.1, in the baselinr R
+# package); its optimistic column differs from row 13 on by one row and goes on to 65 %. The
+# cautious boundary, the one comparisons here are judged by, is the same in both.
 CAUTIOUS_BOUNDARY = (
     5.7,
     5.8,

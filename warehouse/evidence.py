@@ -1,5 +1,9 @@
 """Evidence: the published-studies library with its effect sizes and pooled estimate, the
 evidence tier of each programme's own data, and the gap map (where evidence is thin).
+
+A programme's tier is rated with the design its data support: single-group pre/post, unless
+it has a comparison or waitlist arm that is equivalent at baseline and has low attrition by
+the WWC's standards (``warehouse.comparison``), which rates it as a comparison-group design.
 """
 
 from __future__ import annotations
@@ -8,11 +12,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from schemas.contract import SINGLE_GROUP_PRE_POST
+from schemas.contract import DEFAULT_ARM, SINGLE_GROUP_PRE_POST
 from stats.meta import meta_analysis, study_effect_size
 from stats.tiers import evidence_tier
 from warehouse.catalog import filter_options
 from warehouse.cell_key import ROUNDING, cell_key, perturbed_count
+from warehouse.comparison import compare_arms, comparison_design
 from warehouse.connection import Database, Query, cached_query
 from warehouse.disclosure import complementary_suppression, small_cells
 from warehouse.errors import CannotShow
@@ -90,7 +95,12 @@ def program_evidence(
 ) -> list[dict[str, Any]]:
     """Per programme: pre->post change on the scale, attrition, longest follow-up, tier.
 
-    Design is single-group pre/post for all local data. Attrition is the share of people who
+    The design is single-group pre/post, or comparison group for a programme whose
+    comparison (or waitlist) arm is equivalent at baseline and has low attrition (WWC v5.0,
+    cautious boundary, pre -> post: ``warehouse.comparison``); ``design`` names it and the
+    first of ``reasons`` says why the comparison counted or did not. This applies when the
+    filters select the intervention arm (the default): the matched pairs and attrition rated
+    are the trained people's either way. Attrition is the share of people who
     answered pre and were due a post survey but did not answer it. The follow-up length is the
     longest follow-up wave with at least ``min_cell_size`` matched pre->follow-up pairs.
     Programmes with fewer matched pairs than the cell size are suppressed (tier not shown).
@@ -122,6 +132,7 @@ def _program_evidence(q: Query, scale_id: str) -> list[dict[str, Any]]:
                                                         filters=exact, min_cell_size=1)}
     months = {w: m for w, _, m in q.snap.waves}
     names = filter_options(database)["programs"]
+    comparisons = _comparisons(q, scale_id, exact)
     out = []
     for row in changes:
         program = row["program"]
@@ -138,13 +149,29 @@ def _program_evidence(q: Query, scale_id: str) -> list[dict[str, Any]]:
              if r["program"] == program and not r["suppressed"]),
             default=None,
         )
-        tier = evidence_tier(SINGLE_GROUP_PRE_POST, pairs[program],
+        design, why = comparison_design(comparisons.get(program),
+                                        figures=not filters.published)
+        tier = evidence_tier(design, pairs[program],
                              _attrition_pct(exact_retention.get(program, {})), longest,
                              figures=not filters.published)  # exact figures stay inside
         out.append({**base, **row, "attrition_pct": attrition, "followup_months": longest,
-                    "tier": tier.tier, "tier_label": tier.label,
-                    "reasons": list(tier.reasons), "suppressed": False})
+                    "design": design, "tier": tier.tier, "tier_label": tier.label,
+                    "reasons": [why, *tier.reasons] if why else list(tier.reasons),
+                    "suppressed": False})
     return out
+
+
+def _comparisons(q: Query, scale_id: str, exact: Filters) -> dict[str, dict[str, Any]]:
+    """Each programme's pre -> post comparison of arms (exact figures: only the design they
+    decide is shown), by programme id; none unless the intervention arm is selected."""
+    if q.filters.arm != DEFAULT_ARM:
+        return {}
+    try:
+        result = compare_arms(q.database, scale_id, "post", filters=exact,
+                              min_cell_size=q.floor)
+    except CannotShow:
+        return {}
+    return {p["program_id"]: p for p in result["programs"]}
 
 
 def _attrition_pct(kept: dict[str, Any]) -> float | None:
