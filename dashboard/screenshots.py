@@ -23,6 +23,7 @@ SHOTS = [
     ("explorer", "/explorer?scale=CONF"),
     ("trends", "/trends?by=format"),
     ("attrition", "/attrition"),
+    ("comparisons", "/comparisons"),
     ("evidence", "/evidence"),
     ("quality", "/quality"),
     ("methods", "/methods"),

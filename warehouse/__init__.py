@@ -10,8 +10,10 @@ One room per job:
 * ``filters``: what the reader selected and the whitelisted WHERE / GROUP BY builders;
 * ``disclosure``: the small-cell rule (primary and complementary suppression);
 * one module per subject: ``outcomes`` (paired change and its multiplicity family),
-  ``followup`` (retention and attrition), ``evidence``, ``quality``, ``dictionary``, and
-  ``catalog`` (scales, waves, the filter choices);
+  ``followup`` (retention and attrition), ``dose`` (what goes with larger change),
+  ``comparison`` (intervention against comparison arm),
+  ``evidence``, ``quality``, ``dictionary``, and ``catalog`` (scales, waves, the filter
+  choices);
 * ``errors``: ``CannotShow`` (a number that cannot be shown, with the reason in plain words)
   and ``DatabaseUnavailable``; anything else raised here is a programming error.
 """

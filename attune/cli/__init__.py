@@ -6,6 +6,9 @@ One module per command group, each adding its commands to ``app`` here:
 * ``serving``: `serve`, `demo` (the only module that starts the Dash app);
 * ``analysis``: `summarize`, `pool`;
 * ``models``: `model` (the mixed model that uses every wave);
+* ``dose``: `dose` (what goes with larger change: contact hours and supervision);
+* ``cost``: `cost` (cost per participant, matched pair, person improved, tenth of an SD);
+* ``compare``: `compare` (intervention against comparison arm: ANCOVA, DiD, WWC checks);
 * ``accounts``: `users add | list | remove | passwd | unlock`, `tokens add | list | revoke`;
 * ``shared``: the consoles, exit codes, --db option and progress bar they share.
 
@@ -19,7 +22,7 @@ import sys
 
 import typer
 
-from attune.cli import accounts, analysis, data, models, serving
+from attune.cli import accounts, analysis, compare, cost, data, dose, models, serving
 
 app = typer.Typer(
     help=(
@@ -30,7 +33,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for group in (data, serving, analysis, models, accounts):
+for group in (data, serving, analysis, models, dose, cost, compare, accounts):
     app.add_typer(group.commands)
 
 

@@ -11,6 +11,7 @@ from dash import html
 
 from dashboard.pages import (
     attrition,
+    comparisons,
     console,
     evidence,
     explorer,
@@ -23,7 +24,7 @@ from dashboard.pages.charts import register_charts, safe_build
 
 __all__ = ["PAGES", "register_pages", "safe_build", "validation_layouts"]
 
-PAGES = [overview, explorer, trends, attrition, evidence, quality, methods, console]
+PAGES = [overview, explorer, trends, attrition, comparisons, evidence, quality, methods, console]
 
 
 def register_pages(app, app_ctx, pages) -> None:

@@ -26,7 +26,7 @@ TELLING = {  # by what it gives away
 # The keys of a hidden record that may hold something: what the record is about.
 ABOUT = {"audience", "format", "delivery", "program", "program_name", "supervision",
          "cohort_quarter", "group", "x", "wave", "wave_to", "wave_from", "scale_id", "scale",
-         "domain", "kind", "label", "source", "bin", "suppressed", "shown"}
+         "domain", "kind", "label", "source", "bin", "suppressed", "shown", "grouping"}
 
 
 def _where_cells_are(outputs: list[tuple[str, str]]) -> list[tuple[str, str]]:

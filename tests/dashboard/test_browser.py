@@ -13,6 +13,7 @@ PAGES = {
     "/explorer": "Outcomes explorer",
     "/trends": "Trends",
     "/attrition": "Follow-up and attrition",
+    "/comparisons": "Comparisons, dose and cost",
     "/evidence": "Evidence",
     "/quality": "Data quality",
     "/methods": "Data and methods",
