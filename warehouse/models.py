@@ -86,6 +86,7 @@ def wave_model(
 
     Published filters give ``PUBLISHED_KEYS`` only (and, without ``by``, the one group's
     figures at the top level), every figure protected (module docstring).
+    When the model finds no improvement at that wave, ``delta`` is None and the sentence says so.
     """
     by = tuple(by)
     filters = filters or Filters()
@@ -365,10 +366,19 @@ def _tipping_point(last: dict[str, Any], share_missing: float, higher_is_better:
         delta = round(delta, decimals_for(last["change_ci_low"], last["change_ci_high"]))
         share_missing = round(share_missing, 3)
     worse = "lower" if higher_is_better else "higher"
-    sentence = (f"The change from before training to {at} would vanish if the "
-                f"{share_missing:.0%} who did not answer at {at} scored "
-                f"{abs(delta):.2f} scale points {worse if delta > 0 else 'better'} than the "
-                "model expects of them.")
+    change, low, high = last["change_from_pre"], last["change_ci_low"], last["change_ci_high"]
+    interval = "" if low is None else f", 95% CI {low:+.2f} to {high:+.2f}"
+    if change <= 0:  # no improvement: nothing for those who did not answer to explain away
+        return {"wave": last["wave"], "delta": None, "share_missing": clean(share_missing),
+                "sentence": f"The model finds no improvement from before training to {at} "
+                            f"({change:+.2f}{interval}), so there is no tipping point to give."}
+    vanish = (f"would vanish if the {share_missing:.0%} who did not answer at {at} scored "
+              f"{abs(delta):.2f} scale points {worse} than the model expects of them.")
+    if low is not None and low <= 0:
+        sentence = (f"The modelled change from before training to {at} ({change:+.2f}"
+                    f"{interval}) cannot be told apart from no change; its estimate {vanish}")
+    else:
+        sentence = f"The change from before training to {at} {vanish}"
     return {"wave": last["wave"], "delta": clean(delta), "share_missing": clean(share_missing),
             "sentence": sentence}
 

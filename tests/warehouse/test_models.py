@@ -202,3 +202,17 @@ def test_groups_below_the_cell_size_are_left_out_and_marked(small_world):
 def test_filters_restrict_the_participants_modelled(small_world):
     result = wave_model(Database(small_world), "CONF", filters=Filters(format=("online",)))
     assert result["n_participants"] == 150
+
+
+def test_a_group_without_improvement_gets_no_tipping_point_but_a_plain_sentence(demo_db):
+    # in the demo, workshops' confidence at 12 months is back below where it started
+    groups = wave_model(Database(demo_db), "CONF", by=("format",))["groups"]
+    workshop = next(g for g in groups if g["format"] == "workshop")
+    year = workshop["waves"][-1]
+    assert year["change_from_pre"] <= 0
+    tipping = workshop["tipping_point"]
+    assert tipping["delta"] is None
+    assert tipping["sentence"].startswith("The model finds no improvement")
+    assert "would vanish" not in tipping["sentence"]
+    improved = [g for g in groups if g["waves"] and g["waves"][-1]["change_ci_low"] > 0]
+    assert improved and all("would vanish" in g["tipping_point"]["sentence"] for g in improved)
