@@ -18,8 +18,9 @@ import typer
 from rich.table import Table
 
 from accounts.limits import LoginLimits  # plain arithmetic: light to import
-from attune.cli.shared import console, fail, stdout
+from attune.cli.shared import DbOption, console, database_path, fail, stdout
 
+SQL_SPONSORS = "SELECT DISTINCT sponsor_id FROM cohorts ORDER BY sponsor_id"
 EXIT_CODES = "Exit codes: 0 done; 2 usage error (no such user or token, a refused password)."
 
 commands = typer.Typer()
@@ -81,13 +82,23 @@ def users_add(
     ],
     sponsor: Annotated[
         str | None,
-        typer.Option(help="For the sponsor role: the sponsor_id whose cohorts they see."),
+        typer.Option(help="For the sponsor role: the sponsor_id whose cohorts they see. It "
+                     "must have cohorts in --db, unless --new-sponsor."),
     ] = None,
+    new_sponsor: Annotated[
+        bool,
+        typer.Option("--new-sponsor",
+                     help="Accept a sponsor_id with no cohorts in the database yet (their data "
+                     "is still to be loaded); their pages stay empty until it is."),
+    ] = False,
+    db: DbOption = None,
     password_stdin: PasswordStdinOption = False,
     auth_db: AuthOption = None,
 ) -> None:
     from accounts.store import AccountError
 
+    if role == "sponsor" and sponsor and not new_sponsor:
+        _check_sponsor(sponsor, db)
     password = _new_password(password_stdin)
     try:
         user = _store(auth_db).add_user(name, role, password, sponsor)
@@ -95,6 +106,24 @@ def users_add(
         raise fail(str(error)) from None
     scope = f" for sponsor {user.sponsor_id}" if user.sponsor_id else ""
     console.print(f"Created {user.role} account {user.name!r}{scope}.")
+
+
+def _check_sponsor(sponsor: str, db: Path | None) -> None:
+    """Refuse a sponsor_id without cohorts in the database: a typo would give an account
+    whose every page is empty."""
+    import duckdb  # only when adding a sponsor
+
+    database = database_path(db)
+    if not database.exists():
+        raise fail(f"no database at {database} to check sponsor {sponsor!r} against; give --db, "
+                   "or --new-sponsor to add it before its data is loaded")
+    with duckdb.connect(str(database), read_only=True) as con:
+        known = [row[0] for row in con.execute(SQL_SPONSORS).fetchall()]
+    if sponsor not in known:
+        listed = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
+        raise fail(f"sponsor {sponsor!r} has no cohorts in {database} (sponsors there: "
+                   f"{listed or 'none'}); check the id, or give --new-sponsor to add it before "
+                   "its data is loaded")
 
 
 @users_app.command("list")

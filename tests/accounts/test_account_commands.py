@@ -133,3 +133,25 @@ def test_removing_a_user_says_their_sessions_and_tokens_are_revoked(store):
     done = run(store, "users", "remove", "ann")
     assert done.exit_code == 0 and "sessions and API tokens are revoked" in done.output
     assert store.token_user(token).problem == "revoked"
+
+
+def _add_sponsor(store: AuthStore, sponsor: str, *extra: str):
+    return run(store, "users", "add", "board", "--role", "sponsor", "--sponsor", sponsor,
+               "--password-stdin", *extra, typed=f"{PASSWORD}\n")
+
+
+def test_adding_a_sponsor_without_cohorts_is_refused_naming_the_known_sponsors(store, demo_db):
+    refused = _add_sponsor(store, "SP99", "--db", str(demo_db))
+    assert refused.exit_code == 2
+    assert "'SP99' has no cohorts" in refused.output and "SP01" in refused.output
+    assert "board" not in [u.name for u in store.users()]
+    added = _add_sponsor(store, "SP02", "--db", str(demo_db))
+    assert added.exit_code == 0, added.output
+    assert next(u for u in store.users() if u.name == "board").sponsor_id == "SP02"
+
+
+def test_a_sponsor_whose_data_is_not_loaded_yet_is_added_only_when_said_so(store, tmp_path):
+    missing = tmp_path / "none.duckdb"
+    assert _add_sponsor(store, "SP77", "--db", str(missing)).exit_code == 2
+    added = _add_sponsor(store, "SP77", "--db", str(missing), "--new-sponsor")
+    assert added.exit_code == 0, added.output

@@ -285,6 +285,7 @@ def test_users_command_adds_lists_and_removes_accounts(tmp_path):
             "sponsor",
             "--sponsor",
             "SP02",
+            "--new-sponsor",
             "--password-stdin",
             "--auth-db",
             auth_db,
