@@ -91,7 +91,18 @@ EVIDENCE_OPTIONAL_COLUMNS = (
     "sd_post",
     "r",
     "url",
+    "attrition",
+    "followup_months",
+    "risk_of_bias",
+    "independent",
 )
+# Overall risk-of-bias judgements of a study, as RoB 2 (randomised) and ROBINS-I
+# (non-randomised; its "serious" and "critical" are entered as high) report them, with words.
+RISK_OF_BIAS: dict[str, str] = {
+    "low": "low",
+    "some_concerns": "some concerns",
+    "high": "high",
+}
 
 # The pre wave may be completed up to this many days after the cohort starts.
 PRE_WAVE_GRACE_DAYS = 14

@@ -196,7 +196,11 @@ CREATE TABLE IF NOT EXISTS evidence (
     sd_pre DOUBLE,
     sd_post DOUBLE,
     r DOUBLE,
-    url VARCHAR
+    url VARCHAR,
+    attrition DOUBLE,
+    followup_months DOUBLE,
+    risk_of_bias VARCHAR,
+    independent BOOLEAN
 );
 COMMENT ON TABLE evidence IS 'Evidence library: published or synthetic studies for the evidence page and meta-analysis.';
 COMMENT ON COLUMN evidence.study_id IS 'Identifier of the study.';
@@ -219,3 +223,7 @@ COMMENT ON COLUMN evidence.sd_pre IS 'Reported pre-training SD.';
 COMMENT ON COLUMN evidence.sd_post IS 'Reported post-training SD.';
 COMMENT ON COLUMN evidence.r IS 'Reported pre-post correlation.';
 COMMENT ON COLUMN evidence.url IS 'Link to the study (DOI URL), if any.';
+COMMENT ON COLUMN evidence.attrition IS 'Attrition as a percentage (0-100) of those randomised or enrolled missing from the analysis; NULL: not reported.';
+COMMENT ON COLUMN evidence.followup_months IS 'Months from the end of training to the last outcome measured (0: none after it); NULL: not reported.';
+COMMENT ON COLUMN evidence.risk_of_bias IS 'Overall risk of bias (RoB 2 / ROBINS-I): low, some_concerns or high (ROBINS-I serious or critical); NULL: not assessed.';
+COMMENT ON COLUMN evidence.independent IS 'True when evaluated by someone other than the programme''s developer; NULL: not reported.';

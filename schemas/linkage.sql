@@ -58,3 +58,13 @@ COMMENT ON COLUMN ingest_runs.encoding IS 'How a text file was decoded: utf-8, u
 
 -- Comparison designs: databases made before cohorts had an arm hold intervention cohorts only.
 ALTER TABLE cohorts ADD COLUMN IF NOT EXISTS arm VARCHAR DEFAULT 'intervention';
+
+-- Study-level ratings: databases made before the evidence table had them hold NULL (not reported).
+ALTER TABLE evidence ADD COLUMN IF NOT EXISTS attrition DOUBLE;
+COMMENT ON COLUMN evidence.attrition IS 'Attrition as a percentage (0-100) of those randomised or enrolled missing from the analysis; NULL: not reported.';
+ALTER TABLE evidence ADD COLUMN IF NOT EXISTS followup_months DOUBLE;
+COMMENT ON COLUMN evidence.followup_months IS 'Months from the end of training to the last outcome measured (0: none after it); NULL: not reported.';
+ALTER TABLE evidence ADD COLUMN IF NOT EXISTS risk_of_bias VARCHAR;
+COMMENT ON COLUMN evidence.risk_of_bias IS 'Overall risk of bias (RoB 2 / ROBINS-I): low, some_concerns or high (ROBINS-I serious or critical); NULL: not assessed.';
+ALTER TABLE evidence ADD COLUMN IF NOT EXISTS independent BOOLEAN;
+COMMENT ON COLUMN evidence.independent IS 'True when evaluated by someone other than the programme''s developer; NULL: not reported.';

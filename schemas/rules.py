@@ -21,6 +21,7 @@ from schemas.contract import (
     EVIDENCE_DESIGNS,
     FORMATS,
     PRE_WAVE_GRACE_DAYS,
+    RISK_OF_BIAS,
     WAVES,
     YEARS_AFTER_COHORT,
     YEARS_BEFORE_COHORT,
@@ -75,6 +76,14 @@ RULES: dict[str, str] = {
     "year_is_plausible": "year must be between 1900 and this year, got {value!r}",
     "n_is_positive": "n must be a whole number above 0, got {value!r}",
     "vi_is_positive": "vi must be above 0, got {value!r}",
+    "attrition_is_a_percentage": (
+        "attrition must be a percentage between 0 and 100 (not a proportion), got {value!r}"
+    ),
+    "followup_months_is_not_negative": "followup_months must not be negative, got {value!r}",
+    "risk_of_bias_is_allowed": (
+        "risk_of_bias {value!r} is not one of " + ", ".join(RISK_OF_BIAS)
+        + " (RoB 2; ROBINS-I serious or critical: high)"
+    ),
     "effect_size_is_given": (
         "give yi and vi, or g with its 95% CI, or mean_pre, mean_post, sd_pre and r"
     ),

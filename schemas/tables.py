@@ -35,6 +35,7 @@ from schemas.contract import (
     EVIDENCE_DESIGNS,
     FORMATS,
     PRE_WAVE_GRACE_DAYS,
+    RISK_OF_BIAS,
     WAVES,
     YEARS_AFTER_COHORT,
     YEARS_BEFORE_COHORT,
@@ -274,9 +275,41 @@ class EvidenceModel(pa.DataFrameModel):
     sd_post: float | None = pa.Field(nullable=True, description="Reported post-training SD.")
     r: float | None = pa.Field(nullable=True, description="Reported pre-post correlation.")
     url: str | None = pa.Field(nullable=True, description="Link to the study (DOI URL).")
+    attrition: float | None = pa.Field(
+        nullable=True,
+        description="Attrition as a percentage (0-100) of those randomised or enrolled who are "
+        "missing from the analysis (as the local tiers' attrition_pct); blank: not reported.",
+    )
+    followup_months: float | None = pa.Field(
+        nullable=True,
+        description="Months from the end of training to the last outcome measured (0: none "
+        "after the end); blank: not reported.",
+    )
+    risk_of_bias: str | None = pa.Field(
+        nullable=True,
+        description=f"Overall risk of bias as RoB 2 / ROBINS-I report it: "
+        f"{_one_of(RISK_OF_BIAS)} (ROBINS-I serious or critical: high); blank: not assessed.",
+    )
+    independent: bool | None = pa.Field(
+        nullable=True,
+        description="true when evaluated by someone other than the programme's developer; "
+        "blank: not reported.",
+    )
 
     class Config:
         strict = True
+
+    @pa.check("attrition", name="attrition_is_a_percentage")
+    def attrition_is_a_percentage(cls, series: pd.Series) -> pd.Series:
+        return series.between(0, 100)
+
+    @pa.check("followup_months", name="followup_months_is_not_negative")
+    def followup_months_is_not_negative(cls, series: pd.Series) -> pd.Series:
+        return series >= 0
+
+    @pa.check("risk_of_bias", name="risk_of_bias_is_allowed")
+    def risk_of_bias_is_allowed(cls, series: pd.Series) -> pd.Series:
+        return series.isin(list(RISK_OF_BIAS))
 
     @pa.check("study_id", name="study_id_is_unique")
     def study_id_is_unique(cls, series: pd.Series) -> pd.Series:

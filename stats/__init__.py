@@ -13,7 +13,26 @@ from .attrition import (
     attrition_bias_from_moments,
     attrition_funnel,
 )
+from .bias import (
+    MIN_STUDIES_FOR_BIAS,
+    CooksDistance,
+    EggerClassical,
+    EggerTest,
+    FunnelContour,
+    LeaveOneOut,
+    RankTest,
+    TrimAndFill,
+    cooks_distance,
+    egger_classical,
+    egger_test,
+    funnel_contours,
+    leave_one_out,
+    rank_test,
+    small_study_note,
+    trim_and_fill,
+)
 from .bootstrap import BootstrapCI, cluster_bootstrap_ci, ratio_bootstrap_ci
+from .certainty import Concern, DomainCertainty, domain_certainty
 from .comparison import (
     ArmEffect,
     AttritionStandard,
@@ -36,6 +55,20 @@ from .meta import (
     study_effect_size,
     to_yi_vi,
 )
+from .metareg import (
+    METAREG_METHODS,
+    BubblePoints,
+    Design,
+    MetaCoefficient,
+    MetaRegression,
+    Subgroup,
+    SubgroupAnalysis,
+    bubble_points,
+    design_matrix,
+    meta_regression,
+    moderator_analysis,
+    subgroup_analysis,
+)
 from .mixed import MixedFit, Pattern, fit_reml
 from .multiplicity import benjamini_hochberg
 from .paired import (
@@ -54,12 +87,43 @@ from .reliable_change import (
     reliable_change_threshold,
     s_diff,
 )
-from .tiers import DESIGNS, TIER_RULES, EvidenceTier, evidence_tier
+from .tiers import DESIGNS, TIER_RULES, EvidenceTier, StudyTier, evidence_tier, study_tier
 
 __all__ = [
+    "MIN_STUDIES_FOR_BIAS",
+    "CooksDistance",
+    "EggerClassical",
+    "EggerTest",
+    "FunnelContour",
+    "LeaveOneOut",
+    "RankTest",
+    "TrimAndFill",
+    "cooks_distance",
+    "egger_classical",
+    "egger_test",
+    "funnel_contours",
+    "leave_one_out",
+    "rank_test",
+    "small_study_note",
+    "trim_and_fill",
+    "METAREG_METHODS",
+    "BubblePoints",
+    "Design",
+    "MetaCoefficient",
+    "MetaRegression",
+    "Subgroup",
+    "SubgroupAnalysis",
+    "bubble_points",
+    "design_matrix",
+    "meta_regression",
+    "moderator_analysis",
+    "subgroup_analysis",
     "MixedFit",
     "Pattern",
     "fit_reml",
+    "Concern",
+    "DomainCertainty",
+    "domain_certainty",
     "BootstrapCI",
     "cluster_bootstrap_ci",
     "ratio_bootstrap_ci",
@@ -80,6 +144,7 @@ __all__ = [
     "DESIGNS",
     "METHODS",
     "TIER_RULES",
+    "StudyTier",
     "Alpha",
     "AttritionBias",
     "EvidenceTier",
@@ -95,6 +160,7 @@ __all__ = [
     "cronbach_alpha",
     "cronbach_alpha_from_variances",
     "evidence_tier",
+    "study_tier",
     "hedges_j",
     "log_risk_ratio",
     "meta_analysis",

@@ -24,6 +24,7 @@ from schemas.contract import (
     EVIDENCE_DESIGNS,
     FORMATS,
     INSTRUMENT_FILE,
+    RISK_OF_BIAS,
     WAVES,
 )
 from schemas.instrument import KIRKPATRICK_LEVELS, Instrument, Scale
@@ -235,22 +236,40 @@ class Durations:
 
 @dataclass(frozen=True)
 class EvidenceDesign:
-    """How many synthetic studies of one design, their effect shift and sample sizes."""
+    """How many synthetic studies of one design, their effect shift and sample sizes, and
+    how they rate: shares of each risk of bias (the rest not assessed), attrition (%), the
+    follow-up lengths drawn from, and the share evaluated independently of the developer."""
 
     studies: int
     effect_shift: float
     n: IntRange
+    risk_of_bias: dict[str, float]
+    attrition_pct: IntRange
+    followup_months: tuple[int, ...]
+    independent: float
+
+
+@dataclass(frozen=True)
+class SmallStudyBias:
+    """Small-study asymmetry in one domain: yi moves up by per_se times its standard error."""
+
+    domain: str
+    per_se: float
 
 
 @dataclass(frozen=True)
 class EvidencePlan:
-    """The synthetic studies of evidence.csv."""
+    """The synthetic studies of evidence.csv: how many per domain and per design, and which
+    ratings are left blank (not reported) on purpose."""
 
     domain_effect: dict[str, float]
+    domain_studies: dict[str, int]
     true_effect_sd: float
     effect_band: FloatRange
     years: IntRange
     designs: dict[str, EvidenceDesign]
+    not_reported: dict[str, float]
+    small_study_bias: SmallStudyBias | None = None
 
 
 @dataclass(frozen=True)
@@ -476,8 +495,25 @@ def _check(world: World, source: str) -> None:
     domains = {spec.domain for spec in world.scales}
     _within(world.evidence.domain_effect, domains, f"{source}: evidence.domain_effect")
     _within(world.evidence.designs, EVIDENCE_DESIGNS, f"{source}: evidence.designs")
+    _within(world.evidence.domain_studies, domains, f"{source}: evidence.domain_studies")
+    if sum(world.evidence.domain_studies.values()) != sum(
+        design.studies for design in world.evidence.designs.values()
+    ):
+        raise WorldError(f"{source}: evidence.domain_studies must add up to the studies of "
+                         "evidence.designs")
+    _within(world.evidence.not_reported, ("attrition", "followup_months", "independent"),
+            f"{source}: evidence.not_reported")
+    if world.evidence.small_study_bias is not None:
+        _within([world.evidence.small_study_bias.domain], world.evidence.domain_studies,
+                f"{source}: evidence.small_study_bias.domain")
     for name, design in world.evidence.designs.items():
         _ordered(design.n, f"{source}: evidence.designs.{name}.n")
+        _ordered(design.attrition_pct, f"{source}: evidence.designs.{name}.attrition_pct")
+        where = f"{source}: evidence.designs.{name}"
+        _within(design.risk_of_bias, RISK_OF_BIAS, f"{where}.risk_of_bias")
+        if sum(design.risk_of_bias.values()) > 1:
+            raise WorldError(f"{where}.risk_of_bias: shares must "
+                             "add up to at most 1 (the rest: not assessed)")
     if world.waitlist is not None:
         _within(world.waitlist.programmes, ids, f"{source}: waitlist.programmes")
         _ordered(world.waitlist.cohorts_per_programme, f"{source}: waitlist.cohorts_per_programme")

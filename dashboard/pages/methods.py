@@ -80,8 +80,8 @@ def layout(app_ctx) -> html.Div:
                         *([] if sponsor else [("sd_pre", "Pre-training SD")]),
                         ("reliable_threshold", "Reliable change (points)")], scale_rows),
             html.H3("Evidence tiers", className="h3"),
-            data_table([("tier", "Tier"), ("label", "Label"), ("requirements", "Requirements")],
-                       TIER_RULES),
+            data_table([("tier", "Tier"), ("label", "Label"), ("requirements", "Requirements"),
+                        ("studies", "Published studies also need")], TIER_RULES),
             dcc.Markdown(methods, className="markdown", link_target="_blank"),
         ]),
         None if sponsor else html.Section(className="card", children=[

@@ -1,4 +1,5 @@
-"""Local evidence tiers: every rule boundary, design caps and the reasons given."""
+"""Evidence tiers: every rule boundary, design caps and the reasons given, for a programme's
+own data (evidence_tier) and for a published study with its own ratings (study_tier)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stats.tiers import DESIGNS, TIER_RULES, evidence_tier
+from stats.tiers import DESIGNS, TIER_RULES, evidence_tier, study_tier
 
 SINGLE = "single_group_pre_post"
 COMPARISON = "comparison_group"
@@ -141,3 +142,102 @@ def test_methods_md_tier_table_is_the_tier_rules_table():
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
     expected = [f"| {r['tier']} | {r['label']} | {r['requirements']} |" for r in TIER_RULES]
     assert rows[1:] == expected
+
+
+def test_methods_md_study_tier_table_is_the_tier_rules_study_requirements():
+    methods = (Path(__file__).resolve().parents[2] / "stats" / "METHODS.md").read_text()
+    table = methods.split("<!-- study-tier-table:start")[1].split(
+        "<!-- study-tier-table:end -->")[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    expected = [f"| {r['tier']} | {r['label']} | {r['studies']} |" for r in TIER_RULES]
+    assert rows[1:] == expected
+
+
+# The largest study of the shipped evidence library: randomised, 263 analysed.
+WELL_RUN = {"attrition_pct": 12, "followup_months": 12, "risk_of_bias": "low",
+            "independent": True}
+
+
+def test_large_randomised_low_risk_study_with_a_year_of_follow_up_reaches_the_top_tier():
+    result = study_tier(RANDOMISED, 263, **WELL_RUN)
+    assert (result.tier, result.label) == (5, "Strong")
+    assert not result.provisional and result.not_checked == ()
+    assert result.reasons[-1] == "Meets every requirement of the top tier."
+
+
+def test_high_risk_of_bias_caps_a_study_at_tier_2_and_says_why():
+    result = study_tier(RANDOMISED, 263, **{**WELL_RUN, "risk_of_bias": "high"})
+    assert (result.tier, result.label) == (2, "Limited")
+    assert any(r.startswith("A risk of bias rated high caps a study at tier 2 of 5: ")
+               and "may owe its result to how it was run" in r for r in result.reasons)
+    assert "Tier 3 needs a risk of bias rated low or some concerns; it is rated high." \
+        in result.reasons
+
+
+def test_some_concerns_about_bias_keep_a_study_below_the_top_tier():
+    result = study_tier(RANDOMISED, 263, **{**WELL_RUN, "risk_of_bias": "some_concerns"})
+    assert result.tier == 4
+    assert "Tier 5 needs a risk of bias rated low; it is rated some concerns." in result.reasons
+
+
+def test_an_evaluation_by_the_developer_is_capped_below_the_top_tier_naming_the_practice():
+    result = study_tier(RANDOMISED, 263, **{**WELL_RUN, "independent": False})
+    assert result.tier == 4
+    cap = next(r for r in result.reasons if r.startswith("Capped at tier 4 of 5"))
+    assert "EEF" in cap and "independent evaluat" in cap
+    assert "Tier 5 needs an evaluation independent of the developer; this one is not." \
+        in result.reasons
+
+
+def test_missing_attrition_is_reported_as_missing_not_scored_as_the_worst_case():
+    result = study_tier(RANDOMISED, 263, **{**WELL_RUN, "attrition_pct": None})
+    # evidence_tier reads unknown attrition as failing every tier that limits it (tier 1).
+    assert evidence_tier(RANDOMISED, 263, None, 12).tier == 1
+    assert result.tier == 5 and result.provisional
+    assert result.not_checked == ("attrition",)
+    assert result.reasons[0] == ("Tier 5 (Strong), provisional: meets every tier-5 requirement "
+                                 "that is reported; attrition could not be checked.")
+    assert "Attrition: not reported." in result.reasons
+
+
+def test_a_study_reporting_only_design_and_n_names_every_figure_it_does_not_report():
+    result = study_tier(COMPARISON, 90)
+    assert (result.tier, result.provisional) == (4, True)
+    assert set(result.not_checked) == {"attrition", "followup_months", "risk_of_bias"}
+    for words in ("Attrition: not reported.", "Follow-up: not reported.",
+                  "Risk of bias: not assessed."):
+        assert words in result.reasons
+
+
+def test_a_reported_figure_still_fails_its_requirement():
+    result = study_tier(RANDOMISED, 263, **{**WELL_RUN, "attrition_pct": 35})
+    assert (result.tier, result.provisional) == (3, False)
+    assert "Tier 4 needs attrition of at most 30%; it is 35%." in result.reasons
+
+
+@pytest.mark.parametrize(("n", "expected"), [(100, 5), (99, 4), (50, 4), (49, 3), (9, 0)])
+def test_study_tier_applies_the_same_sample_size_boundaries(n, expected):
+    assert study_tier(RANDOMISED, n, **WELL_RUN).tier == expected
+
+
+def test_study_tier_names_participants_analysed_not_matched_pairs():
+    result = study_tier(RANDOMISED, 80, **WELL_RUN)
+    assert "Tier 5 needs at least 100 participants analysed; has 80." in result.reasons
+
+
+def test_single_group_study_stays_capped_at_tier_3_whatever_its_ratings():
+    assert study_tier(SINGLE, 500, **WELL_RUN).tier == 3
+
+
+@pytest.mark.parametrize("bad", [{"risk_of_bias": "serious"}, {"attrition_pct": 0.12e3},
+                                 {"followup_months": -1}])
+def test_study_tier_rejects_values_outside_the_contract(bad):
+    with pytest.raises(ValueError):
+        study_tier(RANDOMISED, 263, **{**WELL_RUN, **bad})
+
+
+def test_each_tier_allows_no_worse_risk_of_bias_than_the_one_below():
+    order = ["low", "some_concerns", "high"]
+    for upper, lower in zip(TIER_RULES[:-1], TIER_RULES[1:], strict=True):
+        assert order.index(upper["max_risk_of_bias"]) <= order.index(lower["max_risk_of_bias"])
+        assert upper["independent"] >= lower["independent"]
