@@ -1,5 +1,6 @@
 """The numbers, for scripts and researchers: `attune summarize` (paired change per group, the
-dashboard's own figures) and `attune pool` (a random-effects meta-analysis of evidence).
+dashboard's own figures) and `attune pool` (a random-effects meta-analysis of evidence, per
+outcome domain, with small-study bias, meta-regression and subgroups on request).
 
 Both read through the Dash-free analysis layer (``warehouse``) and ``stats``; `pool FILE`
 reads and checks the file through ``etl.table_file``, as `attune ingest` does. Those load
@@ -237,21 +238,38 @@ POOL_FIELDS = (
     "pi_low",
     "pi_high",
 )
+# The small-study bias and influence analyses `pool --bias` adds, each under its name.
+BIAS_KEYS = ("egger", "egger_classical", "rank_test", "trim_and_fill", "leave_one_out",
+             "cooks_distance")
+# --mods and --subgroup fit metafor's rma() with these tau^2 estimators (no Paule-Mandel).
+MODERATOR_METHODS = ("REML", "DL", "FE")
 
 
 @dataclass
 class Studies:
-    """The effect sizes to pool, (yi, vi) per study; how many studies have no usable one
-    (``skipped``); and the rows of an evidence file set aside as `attune ingest` sets them
-    aside (``quarantined``: each with its source_row, rules and reasons)."""
+    """The studies to pool, as rows of the ``evidence`` table (``study_id``,
+    ``outcome_domain``, ``design``, ``n``, the effect size ``es`` and its variance ``es_vi``,
+    None when the row gives no usable one, and the study columns), and the rows of an
+    evidence file set aside as `attune ingest` sets them aside (``quarantined``: each with
+    its source_row, rules and reasons)."""
 
-    yi: list[float]
-    vi: list[float]
-    skipped: int
+    rows: list[dict]
     quarantined: list[dict] = field(default_factory=list)
 
 
-def _studies_in_file(path: Path, domain: str | None) -> Studies:
+def _plain(value):
+    """A cell of a validated file as the database gives it: missing -> None, numpy -> Python."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "item"):
+        return _plain(value.item())
+    try:
+        return None if value != value else value  # pandas.NA and NaT are not equal to themselves
+    except TypeError:
+        return None
+
+
+def _studies_in_file(path: Path) -> Studies:
     """The studies of an evidence file, read and checked by ingest's evidence contract."""
     # etl loads pandas, pandera and pyarrow: only when pooling a file
     from etl.table_file import read_evidence_file
@@ -262,11 +280,13 @@ def _studies_in_file(path: Path, domain: str | None) -> Studies:
         validated = read_evidence_file(path).validated
     except FileRejected as refusal:
         raise fail(f"{path}: refused, as `attune ingest` would refuse it: {refusal}") from None
-    valid = validated.valid
-    if domain is not None:
-        valid = valid[valid["outcome_domain"] == domain]
-    pairs = list(zip(valid["yi"].tolist(), valid["vi"].tolist(), strict=True))
-    usable = [(y, v) for y, v in pairs if math.isfinite(y) and math.isfinite(v) and v > 0]
+    rows = []
+    for record in validated.valid.to_dict("records"):
+        row = {key: _plain(value) for key, value in record.items()}
+        usable = row["yi"] is not None and row["vi"] is not None and math.isfinite(
+            row["yi"]) and math.isfinite(row["vi"]) and row["vi"] > 0
+        row["es"], row["es_vi"] = (row["yi"], row["vi"]) if usable else (None, None)
+        rows.append(row)
     quarantined = [
         {"source_row": int(row), "rules": list(rules), "reasons": reasons}
         for row, rules, reasons in zip(
@@ -274,22 +294,14 @@ def _studies_in_file(path: Path, domain: str | None) -> Studies:
             validated.quarantine["reasons"], strict=True,
         )
     ]
-    return Studies([y for y, _ in usable], [v for _, v in usable], len(pairs) - len(usable),
-                   quarantined)
+    return Studies(rows, quarantined)
 
 
-def _studies_in_database(db: Path | None, domain: str | None) -> Studies:
+def _studies_in_database(db: Path | None) -> Studies:
     """The studies of the loaded ``evidence`` table (ingest has checked them already)."""
     from warehouse.evidence import evidence  # DuckDB and scipy: only when pooling
 
-    studies = [
-        study
-        for study in evidence(require_database(db))
-        if domain is None or study["outcome_domain"] == domain
-    ]
-    usable = [study for study in studies if study["es"] is not None]
-    return Studies([study["es"] for study in usable], [study["es_vi"] for study in usable],
-                   len(studies) - len(usable))
+    return Studies(evidence(require_database(db)))
 
 
 def _quarantine_table(rows: list[dict]) -> Table:
@@ -319,56 +331,204 @@ def pool(
     hksj: Annotated[
         bool,
         typer.Option(
-            "--hksj", help="Hartung-Knapp-Sidik-Jonkman adjustment (t-based CI and test)."
+            "--hksj", help="Hartung-Knapp-Sidik-Jonkman adjustment (t-based CI and test; "
+            "Knapp-Hartung for --mods)."
         ),
     ] = False,
     domain: Annotated[
-        str | None, typer.Option(help="Pool only studies of this outcome domain, e.g. Confidence.")
+        str | None,
+        typer.Option(help="Pool only this outcome domain, e.g. Confidence. Default: each "
+                     "domain on its own (never across domains)."),
+    ] = None,
+    design: Annotated[
+        str | None,
+        typer.Option(help="Pool only studies of this design (randomised, comparison_group, "
+                     "single_group_pre_post)."),
+    ] = None,
+    bias: Annotated[
+        bool,
+        typer.Option("--bias", help="Small-study bias and influence: Egger's test (both "
+                     "forms), the rank test, trim-and-fill, leave-one-out and Cook's "
+                     "distances; only for a domain with at least 10 studies."),
+    ] = False,
+    mods: Annotated[
+        str | None,
+        typer.Option("--mods", help="Meta-regression on these study columns, comma-separated "
+                     "(e.g. year,design): numbers as they are, text as categories."),
+    ] = None,
+    subgroup: Annotated[
+        str | None,
+        typer.Option("--subgroup", help="Pool each level of this study column (e.g. design) "
+                     "separately and test whether the levels differ."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Pool an evidence table with a random-effects meta-analysis (metafor's conventions).
+    """Pool an evidence table per outcome domain with a random-effects meta-analysis
+    (metafor's conventions); studies of different domains are never pooled together.
 
-    Prints k, the estimate mu with its SE, 95% CI and test (z, or t with --hksj), tau^2,
-    I^2 (percent), H^2, Cochran's Q with its p, and the 95% prediction interval. Rows of the
-    file that `attune ingest` would quarantine are listed with their reasons (under
-    "quarantined" with --json) and left out.
+    Prints, per domain, k, the estimate mu with its SE, 95% CI and test (z, or t with
+    --hksj), tau^2, I^2 (percent), H^2, Cochran's Q with its p, and the 95% prediction
+    interval; with --bias, --mods, --subgroup the analyses they name. Rows of the file that
+    `attune ingest` would quarantine are listed with their reasons (under "quarantined" with
+    --json) and left out. JSON: one domain's keys at the top level (with --domain, or when
+    the studies are of one domain), else {"domains": [one object per domain], "skipped",
+    "quarantined"}.
 
     Exit codes: 0 pooled every row; 1 pooled, with rows quarantined; 2 usage error (no such
-    file, a file ingest would refuse, fewer than 2 studies to pool).
+    file, a file ingest would refuse, an unknown column, fewer than 2 studies to pool).
     """
-    from stats.meta import METHODS, meta_analysis  # scipy: only when pooling
+    from stats.meta import METHODS  # scipy: only when pooling
+    from warehouse.evidence import MODERATOR_COLUMNS, pool_domains
 
     method = method.upper()
     if method not in METHODS:
         raise fail(f"--method must be one of {', '.join(METHODS)}")
-    if evidence_csv is not None:
-        studies = _studies_in_file(evidence_csv, domain)
-    else:
-        studies = _studies_in_database(db, domain)
-    if len(studies.yi) < 2:
+    moderators = split_list(mods)
+    for option, names in (("--mods", moderators), ("--subgroup", (subgroup or "",))):
+        unknown = [name for name in names if name and name not in MODERATOR_COLUMNS]
+        if unknown:
+            raise fail(f"unknown {option} column(s) {', '.join(unknown)}; the evidence "
+                       f"columns available are: {', '.join(MODERATOR_COLUMNS)}")
+    if (moderators or subgroup) and method not in MODERATOR_METHODS:
+        raise fail(f"--mods and --subgroup take --method {', '.join(MODERATOR_METHODS)}")
+    studies = _studies_in_file(evidence_csv) if evidence_csv is not None else (
+        _studies_in_database(db))
+    rows = [r for r in studies.rows if domain is None or r["outcome_domain"] == domain]
+    entries = pool_domains(rows, method=method, hksj=hksj, design=design, mods=moderators,
+                           subgroup=subgroup)
+    if not any(entry["pooled"] for entry in entries):
         if studies.quarantined:
             console.print(_quarantine_table(studies.quarantined))
-        raise fail(f"pooling needs at least 2 studies with effect sizes, got {len(studies.yi)}")
-    result = meta_analysis(studies.yi, studies.vi, method=method, hksj=hksj).as_dict()
+        most = max((entry["k"] for entry in entries), default=0)
+        known = sorted({r["outcome_domain"] for r in studies.rows})
+        raise fail(f"pooling needs at least 2 studies with effect sizes, got {most}"
+                   + ("" if entries else f"; the outcome domains are {', '.join(known)}"))
     exit_code = EXIT_ROWS_SET_ASIDE if studies.quarantined else 0
+    shown = {"bias": bias, "mods": bool(moderators), "subgroup": bool(subgroup)}
     if as_json:
-        stdout.print_json(json.dumps(
-            {key: result[key] for key in POOL_FIELDS}
-            | {"skipped": studies.skipped, "quarantined": studies.quarantined}
-        ))
+        results = [_domain_json(entry, **shown) for entry in entries]
+        quarantine = {"quarantined": studies.quarantined}
+        if len(results) == 1:
+            stdout.print_json(json.dumps(results[0] | quarantine))
+        else:
+            skipped = sum(entry["skipped"] for entry in entries)
+            stdout.print_json(json.dumps({"domains": results, "skipped": skipped} | quarantine))
         raise typer.Exit(exit_code)
-    table = Table(title=f"Random-effects meta-analysis ({method}{' + HKSJ' if hksj else ''})")
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
-    for key in POOL_FIELDS:
-        value = result[key]
-        if value is None:
-            continue
-        table.add_row(key, value if isinstance(value, str) else f"{value:.4g}")
-    stdout.print(table)
-    if studies.skipped:
-        stdout.print(f"{studies.skipped} row(s) without a usable effect size were left out.")
+    for entry in entries:
+        _print_domain(entry, method, hksj, **shown)
     if studies.quarantined:
         stdout.print(_quarantine_table(studies.quarantined))
     raise typer.Exit(exit_code)
+
+
+def _domain_json(entry: dict, *, bias: bool, mods: bool, subgroup: bool) -> dict:
+    """One domain as `pool --json` prints it: the pooled estimate's fields (None when the
+    domain has too few studies, with ``reason``) and the analyses asked for."""
+    pooled = entry["pooled"] or {}
+    certainty = entry["certainty"]
+    out = {"domain": entry["domain"]} | {key: pooled.get(key) for key in POOL_FIELDS} | {
+        "k": entry["k"], "reason": entry["reason"], "studies": entry["studies"],
+        "skipped": entry["skipped"], "designs": entry["designs"], "note": entry["note"],
+        "certainty": None if certainty is None else {
+            "level": certainty["level"], "reasons": certainty["reasons"]},
+    }
+    if bias:
+        analyses = entry["bias"] or {}
+        out |= {key: analyses.get(key) for key in BIAS_KEYS} | {
+            "bias_reason": entry["bias_reason"]}
+    if mods:
+        out |= {key: entry[key] for key in ("meta_regression", "meta_regression_reason")}
+    if subgroup:
+        out |= {key: entry[key] for key in ("subgroups", "q_between", "q_between_df",
+                                              "q_between_p", "subgroup_reason")}
+    return out
+
+
+def _print_domain(entry: dict, method: str, hksj: bool, *, bias: bool, mods: bool,
+                  subgroup: bool) -> None:
+    """One domain's pooled estimate as a table, then the analyses asked for."""
+    name = entry["domain"]
+    if entry["pooled"] is None:
+        stdout.print(Text(f"{name}: {entry['reason']}"))
+        return
+    table = Table(title=f"{name}: random-effects meta-analysis "
+                        f"({method}{' + HKSJ' if hksj else ''})")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for key in POOL_FIELDS:
+        value = entry["pooled"][key]
+        if value is not None:
+            table.add_row(key, value if isinstance(value, str) else f"{value:.4g}")
+    stdout.print(table)
+    if entry["skipped"]:
+        stdout.print(f"{entry['skipped']} row(s) without a usable effect size were left out.")
+    if entry["mixes_designs"]:
+        stdout.print(Text(entry["note"]))
+    if entry["certainty"] is not None:
+        stdout.print(f"Certainty of the evidence (GRADE): {entry['certainty']['level']}.")
+    if bias:
+        _print_bias(entry)
+    if mods:
+        _print_meta_regression(entry)
+    if subgroup:
+        _print_subgroups(entry)
+
+
+def _print_bias(entry: dict) -> None:
+    analyses = entry["bias"]
+    if analyses is None:
+        stdout.print(Text(entry["bias_reason"]))
+        return
+    egger, classical = analyses["egger"], analyses["egger_classical"]
+    rank, filled = analyses["rank_test"], analyses["trim_and_fill"]
+    cooks = max(analyses["cooks_distance"], key=lambda row: row["value"])
+    table = Table(title=f"{entry['domain']}: small-study bias and influence")
+    table.add_column("analysis")
+    table.add_column("result")
+    table.add_row("Egger's test (mixed-effects)",
+                  f"z = {egger['z']:.3f}, p = {egger['p']:.3g}; limit estimate "
+                  f"{egger['limit_estimate']:.3f} ({egger['limit_ci_low']:.3f} to "
+                  f"{egger['limit_ci_high']:.3f})")
+    table.add_row("Egger's test (classical)",
+                  f"t({classical['df']}) = {classical['t']:.3f}, p = {classical['p']:.3g}")
+    table.add_row("Rank test (Begg)", f"tau = {rank['tau']:.3f}, p = {rank['p']:.3g}")
+    table.add_row("Trim-and-fill", f"{filled['k0']} filled on the {filled['side']}; estimate "
+                  f"{filled['estimate']:.3f} (SE {filled['se']:.3f}), tau^2 "
+                  f"{filled['tau2']:.4g}")
+    table.add_row("Largest Cook's distance", Text(f"study {cooks['study_id']}: "
+                                                  f"{cooks['value']:.3f}"))
+    stdout.print(table)
+
+
+def _print_meta_regression(entry: dict) -> None:
+    fit = entry["meta_regression"]
+    if fit is None:
+        stdout.print(Text(f"{entry['domain']}: no meta-regression: "
+                          f"{entry['meta_regression_reason']}"))
+        return
+    table = Table(title=f"{entry['domain']}: meta-regression (k = {fit['k']})",
+                  caption=f"QM({fit['qm_df']}) = {fit['qm']:.4g}, p = {fit['qm_p']:.3g}; "
+                          f"QE({fit['qe_df']}) = {fit['qe']:.4g}, p = {fit['qe_p']:.3g}; "
+                          f"tau^2 = {fit['tau2']:.4g}; R^2 = {_number(fit['r2'], '.1f', '%')}")
+    for column in ("term", "estimate", "se", "95% CI"):
+        table.add_column(column, justify="left" if column == "term" else "right")
+    for coef in fit["coefficients"]:
+        table.add_row(Text(coef["term"]), f"{coef['estimate']:.4g}", f"{coef['se']:.4g}",
+                      f"{coef['ci_low']:.4g} to {coef['ci_high']:.4g}")
+    stdout.print(table)
+
+
+def _print_subgroups(entry: dict) -> None:
+    if entry["subgroups"] is None:
+        stdout.print(Text(f"{entry['domain']}: no subgroup analysis: "
+                          f"{entry['subgroup_reason']}"))
+        return
+    table = Table(title=f"{entry['domain']}: subgroups",
+                  caption=f"Test of subgroup differences: Q({entry['q_between_df']}) = "
+                          f"{entry['q_between']:.4g}, p = {entry['q_between_p']:.3g}")
+    for column in ("level", "k", "estimate", "se", "95% CI"):
+        table.add_column(column, justify="left" if column == "level" else "right")
+    for group in entry["subgroups"]:
+        table.add_row(Text(group["level"]), str(group["k"]), f"{group['estimate']:.4g}",
+                      f"{group['se']:.4g}", f"{group['ci_low']:.4g} to {group['ci_high']:.4g}")
+    stdout.print(table)

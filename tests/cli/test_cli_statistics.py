@@ -144,14 +144,6 @@ def test_pool_reproduces_metafor_reml_on_dat_bcg(tmp_path):
     assert hksj["t"] == pytest.approx(-3.9522, abs=5e-4) and hksj["z"] is None
 
 
-def test_pool_of_the_loaded_evidence_table(demo_db):
-    result = attune("pool", "--db", str(demo_db), "--method", "DL", "--json")
-    assert result.returncode == 0, result.stderr
-    pooled = json.loads(result.stdout)
-    assert pooled["k"] >= 10 and pooled["method"] == "DL"
-    assert pooled["ci_low"] < pooled["mu"] < pooled["ci_high"]
-
-
 NEGATIVE_N = ["X1", "A study with a negative n", 2001, "comparison_group", "Tuberculosis", -4,
               0.1, 0.05]
 UNKNOWN_DESIGN = ["X2", "A case report", 2002, "case_report", "Tuberculosis", 40, 0.2, 0.05]
