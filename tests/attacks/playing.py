@@ -90,7 +90,9 @@ class Viewer:
         return response.get_json()
 
     def _dep(self, needle: str) -> dict[str, Any]:
-        found = [d for d in self.deps if needle in d["output"]]
+        # the state-driven callback of a card; a page-local control's redraw of the same card
+        # (the Evidence page's domain chooser) has "@" in its outputs (allow_duplicate)
+        found = [d for d in self.deps if needle in d["output"] and "@" not in d["output"]]
         assert len(found) == 1, f"{needle}: {len(found)} callbacks"
         return found[0]
 

@@ -244,3 +244,63 @@ def test_filters_work_from_the_keyboard_alone(live_app, watched):
     page.keyboard.press("ArrowRight")
     page.wait_for_url(re.compile(r"by=audience"))
     assert problems == []
+
+
+# Each chart card of the page with its text that leaves its plot: an annotation, tick label or
+# legend entry whose box crosses the plot's edge is cut (Plotly clips nothing it draws in
+# its own SVG, but the card hides what is outside it).
+CUT_LABELS = """() => Array.from(document.querySelectorAll('.chart-card')).map((card) => {
+  const plot = card.querySelector('.js-plotly-plot');
+  const out = [];
+  if (plot) {
+    const edge = plot.getBoundingClientRect();
+    for (const el of plot.querySelectorAll('.annotation-text, .xtick text, .ytick text, '
+                                           + '.legendtext, .g-xtitle text, .g-ytitle text')) {
+      const r = el.getBoundingClientRect();
+      if (r.width && (r.left < edge.left - 1 || r.right > edge.right + 1)) {
+        out.push(el.textContent);
+      }
+    }
+  }
+  return {id: card.id, wide: card.scrollWidth > card.clientWidth, cut: out};
+})"""
+
+
+def test_evidence_page_at_phone_width_draws_funnel_and_bubble_without_cut_labels(
+        live_app, watched):
+    page, problems = watched
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_app.url + "/evidence?scale=CONF")
+    page.get_by_role("heading", level=1, name="Evidence").wait_for()
+    _settle(page)
+    funnel = page.locator("#card-evidence-bias .js-plotly-plot")
+    bubble = page.locator("#card-evidence-moderators .js-plotly-plot")
+    funnel.locator(".trace").first.wait_for()
+    bubble.locator(".trace").first.wait_for()
+    # trim-and-fill's studies drawn hollow: an open-circle marker path in the funnel
+    hollow = funnel.evaluate(
+        "(gd) => gd.data.filter((t) => (t.name || '').startsWith('Filled by trim-and-fill'))"
+        ".map((t) => t.marker.symbol)")
+    assert hollow == ["circle-open"]
+    forest = page.locator("#card-evidence-forest svg.main-svg").first
+    forest.wait_for()
+    text = page.locator("#card-evidence-forest").inner_text() + forest.text_content()
+    assert "Our programmes: within-person change" in text
+    page.locator("#card-evidence-certainty .certainty-list").get_by_text(
+        "Certainty: very low.").first.wait_for()
+    page.locator("#card-evidence-study-tiers .tier-list").get_by_text(
+        "Risk of bias: not assessed.").first.wait_for()
+    for card in page.evaluate(CUT_LABELS):
+        assert not card["wide"] and card["cut"] == [], card
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # another domain, from the keyboard: a small domain explains why it has no funnel
+    page.get_by_label("Knowledge (k = 4)").focus()
+    page.keyboard.press("Space")
+    page.locator("#card-evidence-bias .empty-state").filter(
+        has_text="at least 10 studies").wait_for()
+    page.locator("#card-evidence-forest .chart-title").filter(
+        has_text="Knowledge").wait_for()
+    _settle(page)
+    for card in page.evaluate(CUT_LABELS):
+        assert not card["wide"] and card["cut"] == [], card
+    assert problems == []

@@ -96,11 +96,11 @@ def test_hostile_names_render_literally_in_the_browser(hostile_app, page):
     page.goto(hostile_app.url + "/evidence?scale=CONF")
     forest = page.locator("#card-evidence-forest")
     forest.locator(".js-plotly-plot").wait_for()
-    # the programme name and the citation appear as text in the chart (axis labels)
+    # the programme name and the citation appear as text in the chart (labels above the bars)
     page.wait_for_function(
-        "(s) => document.querySelector('#card-evidence-forest svg').textContent.includes(s)",
-        arg=XSS_PROGRAM)
-    svg_text = forest.locator("svg.main-svg").first.text_content()
+        "(s) => document.querySelector('#card-evidence-forest .js-plotly-plot')"
+        ".textContent.includes(s)", arg=XSS_PROGRAM)
+    svg_text = " ".join(forest.locator("svg.main-svg").all_text_contents())
     assert XSS_PROGRAM in svg_text
     assert "**markdown** <b>x</b>" in svg_text
     # tier list (html): the programme name as text
