@@ -6,7 +6,8 @@ Passwords are stored as Argon2id hashes (salted, memory-hard). Every sign-in att
 logged; failures slow down the user name (exponential back-off) and the client address (a
 short window), as ``accounts.limits`` sets out, and every attempt costs one Argon2 check,
 whether the name exists, must wait or not, so response times do not tell which names exist.
-Session records and API tokens (``accounts.credentials``) are part of the same store.
+Session records and API tokens (``accounts.credentials``) and share links (``accounts.shares``)
+are part of the same store.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from accounts.records import (
     iso,
     utc_now,
 )
+from accounts.shares import ShareRecords
 from schemas.settings import default_auth_path
 
 __all__ = ["AccountError", "AuthStore", "Credential", "LoginLimits", "SessionRecord",
@@ -98,6 +100,16 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     last_used TEXT,
     revoked INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS share_links (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    secret_hash TEXT NOT NULL,
+    sponsor_id TEXT NOT NULL,
+    scales TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked_at TEXT,
+    created_by TEXT NOT NULL
+);
 """
 
 INSERT_USER = "INSERT INTO users VALUES (?, ?, ?, ?, ?)"
@@ -146,8 +158,9 @@ def check_password_rules(password: str) -> None:
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
 
 
-class AuthStore(CredentialRecords):
-    """Accounts, sign-in limits, sessions, API tokens and the audit log in one SQLite file.
+class AuthStore(CredentialRecords, ShareRecords):
+    """Accounts, sign-in limits, sessions, API tokens, share links and the audit log in one
+    SQLite file.
 
     ``limits`` is the sign-in back-off policy (``accounts.limits.LoginLimits``), ``clock``
     the source of "now" (naive UTC) for every time the store writes or compares, ``hasher``

@@ -17,6 +17,10 @@ so the scope never comes from it:
   account loses access at once. The cookie is signed, HttpOnly, SameSite=Strict, expires
   after ``$ATTUNE_SESSION_HOURS`` (default 8) and is ``Secure`` with
   ``$ATTUNE_SECURE_COOKIES=1``.
+* ``GET /share/<token>`` opens a share link (``accounts.shares``): a valid, live link to a
+  sponsor that still has cohorts starts a session as that sponsor (read-only, no account),
+  re-checked on every request so that revoking the link or its expiry ends it at once. Every
+  use, accepted or refused, is audited with the link's id (never its token).
 * ``audit_refusal(action, detail)`` is the one way a refused attempt is recorded.
 * ``current_user()`` is the user of the request (the configured local user when login is off).
 * ``filters_for(state, options)`` is the ONE place the browser's state becomes ``Filters``
@@ -58,6 +62,7 @@ from flask import (
 )
 
 from accounts.records import ADDRESS_WAITS, NAME_WAITS, WRONG
+from accounts.shares import ShareVisitor
 from accounts.store import ROLES as ROLE_NAMES
 from accounts.store import AuthStore, User
 from warehouse import filters as filter_specs
@@ -68,6 +73,7 @@ QUARANTINE_ROLES = ("admin", "evaluator")
 NO_SPONSOR = "\x00no-sponsor"  # a sponsor id no cohort has: a sponsor without one sees nothing
 SESSION_HOURS_DEFAULT = 8
 OPEN_PATHS = {"/login", "/logout"}
+SHARE_PREFIX = "/share/"
 
 log = logging.getLogger("attune.access")
 
@@ -145,8 +151,14 @@ def sponsor_scope(options: dict[str, Any], user: Any = ...) -> SponsorScope | No
 def scope_options(options: dict[str, Any], user: Any = ...) -> dict[str, Any]:
     """The filter choices this user may see: a sponsor sees only their sponsor id and the
     programmes they have cohorts in, and no dates or counts drawn from other sponsors."""
+    user = _resolve(user)
     scope = sponsor_scope(options, user)
-    return options if scope is None else filter_specs.scope_options(options, scope)
+    if scope is None:
+        return options
+    scoped = filter_specs.scope_options(options, scope)
+    if isinstance(user, ShareVisitor) and user.scales:  # the scales the link was made for
+        scoped["scales"] = [s for s in scoped["scales"] if s["scale_id"] in user.scales]
+    return scoped
 
 
 def filters_for(state: dict[str, Any] | None, options: dict[str, Any],
@@ -200,6 +212,7 @@ class _Guard:
     script_hashes: Callable[[], Sequence[str]] | None = None
     csp: str | None = None  # built on the first response, once every callback is registered
     audit_store: AuthStore | None = None
+    sponsors: Callable[[], Iterable[str]] | None = None  # the sponsor ids with cohorts
 
     def policy(self) -> str:
         if self.csp is None:
@@ -400,7 +413,8 @@ def audit_refusal(action: str, detail: str = "", *, user_name: str | None = None
     refusal stands whether or not it could be recorded."""
     user = g.get("attune_user") if has_request_context() else None
     who = user.name if user is not None else (user_name or ANONYMOUS)
-    where = f"{request.method} {request.path} from {_client()}" if has_request_context() else ""
+    where = (f"{request.method} {_audited_path()} from {_client()}" if has_request_context()
+             else "")
     text = "; ".join(part for part in (detail, where) if part)[:MAX_AUDIT_DETAIL]
     log.warning("refused %s for %s: %s", action, who, text)
     state = _guard_state()
@@ -408,6 +422,11 @@ def audit_refusal(action: str, detail: str = "", *, user_name: str | None = None
         (state.audit_trail() if state else AuthStore()).audit(who, action, text, "refused")
     except Exception:  # noqa: BLE001 - a refusal stands even if its record cannot be written
         log.exception("could not write the refusal to the audit log")
+
+
+def _audited_path() -> str:
+    """The request's path as the audit log may keep it: a share link's token is left out."""
+    return SHARE_PREFIX + "…" if request.path.startswith(SHARE_PREFIX) else request.path
 
 
 def _unauthorized(message: str):
@@ -426,6 +445,12 @@ def _bearer_token() -> str | None:
 def _session_user(state: _Guard) -> User | None:
     """The user of the session cookie's session record; an expired or revoked session (or one
     of a removed account) is refused, audited and dropped from the cookie."""
+    if session.get("share"):
+        found = state.auth_store.share_visitor(session["share"])
+        if found.user is None:
+            session.clear()
+            audit_refusal("share", f"{found.problem} share link", user_name=found.owner)
+        return found.user
     session_id = session.get("sid")
     if not session_id:
         return None
@@ -438,10 +463,12 @@ def _session_user(state: _Guard) -> User | None:
 
 def install(server: Flask, *, auth_store: AuthStore | None, login_required: bool,
             local_user: User,
-            script_hashes: Callable[[], Sequence[str]] | None = None) -> None:
-    """Login and logout, session settings, security headers and the request guard on the
-    Flask server. ``script_hashes`` gives the CSP hashes of the app's own inline scripts
-    (``dash.Dash.csp_hashes``); it is called on the first response."""
+            script_hashes: Callable[[], Sequence[str]] | None = None,
+            sponsors: Callable[[], Iterable[str]] | None = None) -> None:
+    """Login and logout, share links, session settings, security headers and the request
+    guard on the Flask server. ``script_hashes`` gives the CSP hashes of the app's own inline
+    scripts (``dash.Dash.csp_hashes``); it is called on the first response. ``sponsors``
+    gives the sponsor ids that have cohorts: a share link to any other is refused."""
     if login_required and auth_store is None:
         raise ValueError("login_required needs an AuthStore")
     lifetime = configure_session(server, auth_store.path if (login_required and auth_store)
@@ -449,7 +476,7 @@ def install(server: Flask, *, auth_store: AuthStore | None, login_required: bool
     server.config["ATTUNE_LOGIN_REQUIRED"] = login_required
     server.config[ALLOWED_HOSTS] = allowed_hosts()
     state = _Guard(auth_store if login_required else None, login_required, local_user,
-                   lifetime, script_hashes, audit_store=auth_store)
+                   lifetime, script_hashes, audit_store=auth_store, sponsors=sponsors)
     server.extensions[EXTENSION] = state
     if os.environ.get("ATTUNE_PROXY_FIX", "") in ("1", "true"):
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -482,6 +509,10 @@ def install(server: Flask, *, auth_store: AuthStore | None, login_required: bool
             return None
         if request.path in OPEN_PATHS:
             return None
+        if request.path.startswith(SHARE_PREFIX) and request.method == "GET":
+            from dashboard.share_links import open_share  # it uses this module's audit
+
+            return open_share(state)
         user = _session_user(state)
         if user is None:
             if (request.path.startswith(("/_dash-", API_PREFIX))
@@ -549,7 +580,7 @@ def install(server: Flask, *, auth_store: AuthStore | None, login_required: bool
             audit_refusal("logout", "form without a valid CSRF token", user_name=user.name)
             return _page("Sign out of Attune?", "/logout", LOGOUT_FIELDS,
                          "The form expired; please try again.", 400)
-        auth_store.revoke_session(session["sid"])
+        auth_store.revoke_session(session.get("sid", ""))  # a share link's has no record
         session.clear()
         auth_store.audit(user.name, "logout", f"client {_client()}", "ok")
         return redirect("/login")

@@ -207,7 +207,8 @@ def create_app(
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     access.install(app.server, auth_store=auth_store, login_required=login_required,
-                   local_user=local_user, script_hashes=app.csp_hashes)
+                   local_user=local_user, script_hashes=app.csp_hashes,
+                   sponsors=lambda: app_ctx.raw_options().get("sponsors", []))
     app.server.register_blueprint(api.blueprint(app_ctx))  # /api/v1, behind the same guard
     # Set before the layout: otherwise Dash takes the layout function's answer outside a
     # request (no user) as the validation layout.

@@ -10,6 +10,7 @@ One module per command group, each adding its commands to ``app`` here:
 * ``cost``: `cost` (cost per participant, matched pair, person improved, tenth of an SD);
 * ``compare``: `compare` (intervention against comparison arm: ANCOVA, DiD, WWC checks);
 * ``accounts``: `users add | list | remove | passwd | unlock`, `tokens add | list | revoke`;
+* ``share``: `share --sponsor ID`, `share list | revoke` (share links);
 * ``shared``: the consoles, exit codes, --db option and progress bar they share.
 
 Start-up stays light (typer and rich): each command imports the heavy libraries it needs
@@ -22,7 +23,7 @@ import sys
 
 import typer
 
-from attune.cli import accounts, analysis, compare, cost, data, dose, models, serving
+from attune.cli import accounts, analysis, compare, cost, data, dose, models, serving, share
 
 app = typer.Typer(
     help=(
@@ -33,7 +34,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for group in (data, serving, analysis, models, dose, cost, compare, accounts):
+for group in (data, serving, analysis, models, dose, cost, compare, accounts, share):
     app.add_typer(group.commands)
 
 
