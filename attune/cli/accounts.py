@@ -108,22 +108,24 @@ def users_add(
     console.print(f"Created {user.role} account {user.name!r}{scope}.")
 
 
-def _check_sponsor(sponsor: str, db: Path | None) -> None:
-    """Refuse a sponsor_id without cohorts in the database: a typo would give an account
-    whose every page is empty."""
+LATER_SPONSOR = "or give --new-sponsor to add it before its data is loaded"
+
+
+def _check_sponsor(sponsor: str, db: Path | None, later: str = LATER_SPONSOR) -> None:
+    """Refuse a sponsor_id without cohorts in the database: a typo would give an account (or
+    a link) whose every page is empty. ``later`` says what else the user may do."""
     import duckdb  # only when adding a sponsor
 
     database = database_path(db)
     if not database.exists():
-        raise fail(f"no database at {database} to check sponsor {sponsor!r} against; give --db, "
-                   "or --new-sponsor to add it before its data is loaded")
+        raise fail(f"no database at {database} to check sponsor {sponsor!r} against; give --db"
+                   f"{', ' + later if later else ''}")
     with duckdb.connect(str(database), read_only=True) as con:
         known = [row[0] for row in con.execute(SQL_SPONSORS).fetchall()]
     if sponsor not in known:
         listed = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
         raise fail(f"sponsor {sponsor!r} has no cohorts in {database} (sponsors there: "
-                   f"{listed or 'none'}); check the id, or give --new-sponsor to add it before "
-                   "its data is loaded")
+                   f"{listed or 'none'}); check the id{', ' + later if later else ''}")
 
 
 @users_app.command("list")

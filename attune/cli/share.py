@@ -78,7 +78,7 @@ def share(
         lifetime = parse_lifetime(expires)
     except AccountError as error:
         raise fail(str(error)) from None
-    _check_sponsor(sponsor, db)
+    _check_sponsor(sponsor, db, later="")  # a link to a sponsor without data shows nothing
     store = _store(auth_db)
     expires_at = store.now() + lifetime
     link_id, token = store.add_share(sponsor, expires_at, scale or (), _maker())
