@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stats.meta import log_risk_ratio
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -37,3 +39,16 @@ def alpha_items() -> np.ndarray:
 def dat_bcg() -> dict[str, np.ndarray]:
     """metafor's dat.bcg (Colditz et al. 1994): 13 BCG vaccine trials."""
     return _read_csv("dat_bcg.csv")
+
+
+@pytest.fixture
+def bcg_yi_vi(dat_bcg) -> tuple[np.ndarray, np.ndarray]:
+    """dat.bcg's log risk ratios and their sampling variances, as metafor's escalc("RR")."""
+    pairs = [
+        log_risk_ratio(tpos, tpos + tneg, cpos, cpos + cneg)
+        for tpos, tneg, cpos, cneg in zip(
+            dat_bcg["tpos"], dat_bcg["tneg"], dat_bcg["cpos"], dat_bcg["cneg"], strict=True
+        )
+    ]
+    yi, vi = (np.array(column) for column in zip(*pairs, strict=True))
+    return yi, vi

@@ -27,23 +27,11 @@ from stats import (
     trim_and_fill,
 )
 from stats.distributions import norm_sf
-from stats.meta import log_risk_ratio, meta_analysis
+from stats.meta import meta_analysis
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOL = 1e-4  # stated tolerance of the reference values
 SUBSETS = {"bcg": 13, "bcg8": 8}  # all 13 trials; the first 8 (a second data set)
-
-
-@pytest.fixture
-def bcg_yi_vi(dat_bcg) -> tuple[np.ndarray, np.ndarray]:
-    pairs = [
-        log_risk_ratio(tpos, tpos + tneg, cpos, cpos + cneg)
-        for tpos, tneg, cpos, cneg in zip(
-            dat_bcg["tpos"], dat_bcg["tneg"], dat_bcg["cpos"], dat_bcg["cneg"], strict=True
-        )
-    ]
-    yi, vi = (np.array(column) for column in zip(*pairs, strict=True))
-    return yi, vi
 
 
 @pytest.fixture(scope="module")

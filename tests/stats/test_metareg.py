@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stats.meta import log_risk_ratio, meta_analysis
+from stats.meta import meta_analysis
 from stats.metareg import (
     bubble_points,
     design_matrix,
@@ -31,15 +31,9 @@ TOL_FIXTURE = 1e-6  # metareg_reference.csv holds 10 significant digits
 
 
 @pytest.fixture
-def bcg(dat_bcg) -> tuple[np.ndarray, np.ndarray, dict[str, list]]:
+def bcg(dat_bcg, bcg_yi_vi) -> tuple[np.ndarray, np.ndarray, dict[str, list]]:
     """Log risk ratios, their variances and the moderator columns (year, ablat, alloc)."""
-    pairs = [
-        log_risk_ratio(tpos, tpos + tneg, cpos, cpos + cneg)
-        for tpos, tneg, cpos, cneg in zip(
-            dat_bcg["tpos"], dat_bcg["tneg"], dat_bcg["cpos"], dat_bcg["cneg"], strict=True
-        )
-    ]
-    yi, vi = (np.array(column) for column in zip(*pairs, strict=True))
+    yi, vi = bcg_yi_vi
     with open(FIXTURES / "dat_bcg_moderators.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [float(r["trial"]) for r in rows] == list(dat_bcg["trial"])

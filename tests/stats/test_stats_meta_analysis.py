@@ -9,22 +9,10 @@ import pytest
 from scipy import optimize
 from statsmodels.stats.meta_analysis import combine_effects
 
-from stats.meta import MetaResult, log_risk_ratio, meta_analysis
+from stats.meta import MetaResult, meta_analysis
 
 TOL = 5e-4  # stated tolerance for estimates, SEs, tau^2, CIs, PIs, z, t, p and Q
 TOL_I2_H2 = 0.01  # stated tolerance for I^2 (percent) and H^2
-
-
-@pytest.fixture
-def bcg_yi_vi(dat_bcg) -> tuple[np.ndarray, np.ndarray]:
-    pairs = [
-        log_risk_ratio(tpos, tpos + tneg, cpos, cpos + cneg)
-        for tpos, tneg, cpos, cneg in zip(
-            dat_bcg["tpos"], dat_bcg["tneg"], dat_bcg["cpos"], dat_bcg["cneg"], strict=True
-        )
-    ]
-    yi, vi = (np.array(column) for column in zip(*pairs, strict=True))
-    return yi, vi
 
 
 def test_log_risk_ratios_match_metafor_escalc_for_first_bcg_trial(bcg_yi_vi):
