@@ -62,7 +62,7 @@ from stats.comparison import (
     did_from_cohort_sums,
 )
 from warehouse.connection import Database, Query, cached_query
-from warehouse.errors import CannotShow
+from warehouse.errors import NOT_PUBLISHED, CannotShow
 from warehouse.filters import Filters, where_clause
 from warehouse.numbers import clean
 from warehouse.sqltext import statement
@@ -74,7 +74,6 @@ FIGURE_KEYS = ("n_intervention", "n_comparison", "ancova", "did", "baseline_g",
                "baseline_equivalence", "attrition_overall", "attrition_differential",
                "attrition_standard")
 LOW, HIGH = "low", "high"
-NOT_PUBLISHED = "not published yet"  # the reason a sponsor is given
 
 
 def compare_arms(

@@ -39,12 +39,11 @@ import numpy as np
 
 from stats.regression import ols_from_cluster_sums
 from warehouse.connection import Database, Query, cached_query
-from warehouse.errors import CannotShow
+from warehouse.errors import NOT_PUBLISHED, CannotShow
 from warehouse.filters import Filters, group_sort_key, where_clause
 from warehouse.numbers import clean
 from warehouse.sqltext import statement
 
-NOT_PUBLISHED = "not published yet"  # the reason a sponsor is given
 INTERCEPT = "intercept"
 HOURS = "log contact hours"
 SUPERVISION = "supervision"

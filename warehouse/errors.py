@@ -7,6 +7,10 @@ Anything else raised by the analysis layer is a programming error and fails loud
 
 from __future__ import annotations
 
+# The reason a sponsor is given for figures that have no disclosure control yet (they are
+# refused for published filters rather than shown exact).
+NOT_PUBLISHED = "not published yet"
+
 
 class CannotShow(ValueError):
     """A result cannot be shown; ``str(error)`` is the reason, written for the reader.

@@ -29,9 +29,10 @@ from dashboard.style import (
     fmt_ci,
     label,
 )
-from warehouse.comparison import NOT_PUBLISHED, compare_arms, comparison_design
+from warehouse.comparison import compare_arms, comparison_design
 from warehouse.cost import cost
 from warehouse.dose import HOURS, INTERCEPT, SUPERVISION, dose_response
+from warehouse.errors import NOT_PUBLISHED
 
 KEY, PATH, NAME = "comparisons", "/comparisons", "Comparisons, dose and cost"
 
