@@ -98,7 +98,7 @@ def users_add(
     from accounts.store import AccountError
 
     if role == "sponsor" and sponsor and not new_sponsor:
-        _check_sponsor(sponsor, db)
+        check_sponsor(sponsor, db)
     password = _new_password(password_stdin)
     try:
         user = _store(auth_db).add_user(name, role, password, sponsor)
@@ -111,7 +111,7 @@ def users_add(
 LATER_SPONSOR = "or give --new-sponsor to add it before its data is loaded"
 
 
-def _check_sponsor(sponsor: str, db: Path | None, later: str = LATER_SPONSOR) -> None:
+def check_sponsor(sponsor: str, db: Path | None, later: str = LATER_SPONSOR) -> None:
     """Refuse a sponsor_id without cohorts in the database: a typo would give an account (or
     a link) whose every page is empty. ``later`` says what else the user may do."""
     import duckdb  # only when adding a sponsor

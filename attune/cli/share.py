@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from attune.cli.accounts import AuthOption, _check_sponsor, _store
+from attune.cli.accounts import AuthOption, _store, check_sponsor
 from attune.cli.shared import DbOption, console, fail, stdout
 
 EXIT_CODES = ("Exit codes: 0 done; 2 usage error (a sponsor without cohorts, a bad expiry, no "
@@ -78,7 +78,7 @@ def share(
         lifetime = parse_lifetime(expires)
     except AccountError as error:
         raise fail(str(error)) from None
-    _check_sponsor(sponsor, db, later="")  # a link to a sponsor without data shows nothing
+    check_sponsor(sponsor, db, later="")  # a link to a sponsor without data shows nothing
     store = _store(auth_db)
     expires_at = store.now() + lifetime
     link_id, token = store.add_share(sponsor, expires_at, scale or (), _maker())
