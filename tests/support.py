@@ -11,8 +11,10 @@ The fixtures built on them (``demo_db``, ``tiny_db_factory``, ``live_server``, .
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import logging
+import math
 import os
 import subprocess
 import sys
@@ -134,6 +136,37 @@ def finish_world(con: duckdb.DuckDBPyConnection, rows: list[tuple], path: Path) 
     refresh_views(con)
     con.execute("CHECKPOINT")
     con.close()
+    return path
+
+
+
+# metafor's dat.bcg as an evidence.csv (tests of `attune pool`): the columns written, and how
+# each trial's allocation is recorded as a design.
+STATS_FIXTURES = PROJECT / "tests" / "stats" / "fixtures"
+EVIDENCE_HEADER = ["study_id", "citation", "year", "design", "outcome_domain", "n", "yi", "vi"]
+ALLOCATION_AS_DESIGN = {"random": "randomised", "alternate": "comparison_group",
+                        "systematic": "single_group_pre_post"}
+
+
+def write_bcg_library(path: Path, extra_rows: tuple[list, ...] = ()) -> Path:
+    """dat.bcg as an evidence.csv: the log risk ratio and its variance per trial, the trial's
+    year, its allocation as the design; then ``extra_rows``."""
+    trials = list(csv.DictReader((STATS_FIXTURES / "dat_bcg.csv").open()))
+    moderators = {row["trial"]: row for row in
+                  csv.DictReader((STATS_FIXTURES / "dat_bcg_moderators.csv").open())}
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(EVIDENCE_HEADER)
+        for row in trials:
+            tpos, tneg, cpos, cneg = (float(row[key]) for key in ("tpos", "tneg", "cpos", "cneg"))
+            n1, n2 = tpos + tneg, cpos + cneg
+            trial = moderators[row["trial"]]
+            writer.writerow([
+                row["trial"], f"BCG trial {row['trial']} (metafor dat.bcg)", trial["year"],
+                ALLOCATION_AS_DESIGN[trial["alloc"]], "Tuberculosis", int(n1 + n2),
+                math.log((tpos / n1) / (cpos / n2)), 1 / tpos - 1 / n1 + 1 / cpos - 1 / n2,
+            ])
+        writer.writerows(extra_rows)
     return path
 
 

@@ -12,23 +12,17 @@ from __future__ import annotations
 
 import csv
 import json
-import math
-from pathlib import Path
 
 import pytest
 
 from stats.meta import meta_analysis
-from tests.support import PROJECT, attune
+from tests.support import ALLOCATION_AS_DESIGN, PROJECT, attune, write_bcg_library
 
-STATS_FIXTURES = PROJECT / "tests" / "stats" / "fixtures"
 REFERENCE = {
     row["quantity"]: float(row["value"])
     for row in csv.DictReader((PROJECT / "tests" / "cli" / "fixtures" / "pool_reference.csv")
                               .open())
 }
-EVIDENCE_HEADER = ["study_id", "citation", "year", "design", "outcome_domain", "n", "yi", "vi"]
-ALLOCATION_AS_DESIGN = {"random": "randomised", "alternate": "comparison_group",
-                        "systematic": "single_group_pre_post"}
 TOL = 1e-4
 # Three studies of another outcome domain, with effects unlike the BCG trials'.
 WELLBEING = (
@@ -38,26 +32,6 @@ WELLBEING = (
 )
 
 
-def write_bcg_library(path: Path, extra_rows: tuple[list, ...] = ()) -> Path:
-    """dat.bcg as an evidence.csv: the log risk ratio and its variance per trial, the trial's
-    year, its allocation as the design; then ``extra_rows``."""
-    trials = list(csv.DictReader((STATS_FIXTURES / "dat_bcg.csv").open()))
-    moderators = {row["trial"]: row for row in
-                  csv.DictReader((STATS_FIXTURES / "dat_bcg_moderators.csv").open())}
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(EVIDENCE_HEADER)
-        for row in trials:
-            tpos, tneg, cpos, cneg = (float(row[key]) for key in ("tpos", "tneg", "cpos", "cneg"))
-            n1, n2 = tpos + tneg, cpos + cneg
-            trial = moderators[row["trial"]]
-            writer.writerow([
-                row["trial"], f"BCG trial {row['trial']} (metafor dat.bcg)", trial["year"],
-                ALLOCATION_AS_DESIGN[trial["alloc"]], "Tuberculosis", int(n1 + n2),
-                math.log((tpos / n1) / (cpos / n2)), 1 / tpos - 1 / n1 + 1 / cpos - 1 / n2,
-            ])
-        writer.writerows(extra_rows)
-    return path
 
 
 def pool_json(*args: str) -> dict:

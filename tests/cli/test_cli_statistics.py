@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -14,9 +12,7 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 
 from stats.paired import paired_change
-from tests.support import attune
-
-FIXTURES = Path(__file__).resolve().parents[1] / "stats" / "fixtures"
+from tests.support import attune, write_bcg_library
 
 
 def summarize(demo_db, *args: str):
@@ -101,37 +97,10 @@ def test_summarize_rejects_an_unknown_grouping(demo_db):
     assert "unknown --by shoe_size" in result.stderr
 
 
-EVIDENCE_HEADER = ["study_id", "citation", "year", "design", "outcome_domain", "n", "yi", "vi"]
-
-
-def write_bcg_evidence(path: Path, extra_rows: tuple[list, ...] = ()) -> Path:
-    """metafor's dat.bcg as an evidence.csv in the input format: the log risk ratio of each
-    trial as yi, its sampling variance as vi, then ``extra_rows``."""
-    rows = list(csv.DictReader((FIXTURES / "dat_bcg.csv").open()))
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(EVIDENCE_HEADER)
-        for row in rows:
-            tpos, tneg, cpos, cneg = (float(row[key]) for key in ("tpos", "tneg", "cpos", "cneg"))
-            n1, n2 = tpos + tneg, cpos + cneg
-            writer.writerow(
-                [
-                    row["trial"],
-                    f"BCG trial {row['trial']} (metafor dat.bcg)",
-                    1960,
-                    "comparison_group",
-                    "Tuberculosis",
-                    int(n1 + n2),
-                    math.log((tpos / n1) / (cpos / n2)),
-                    1 / tpos - 1 / n1 + 1 / cpos - 1 / n2,
-                ]
-            )
-        writer.writerows(extra_rows)
-    return path
 
 
 def test_pool_reproduces_metafor_reml_on_dat_bcg(tmp_path):
-    evidence = write_bcg_evidence(tmp_path / "bcg.csv")
+    evidence = write_bcg_library(tmp_path / "bcg.csv")
     result = attune("pool", str(evidence), "--json")
     assert result.returncode == 0, result.stderr
     pooled = json.loads(result.stdout)
@@ -152,7 +121,7 @@ UNKNOWN_DESIGN = ["X2", "A case report", 2002, "case_report", "Tuberculosis", 40
 def test_pool_leaves_out_the_rows_ingest_quarantines_lists_them_and_exits_one(tmp_path):
     folder = tmp_path / "export"
     folder.mkdir()
-    evidence = write_bcg_evidence(folder / "evidence.csv", (NEGATIVE_N, UNKNOWN_DESIGN))
+    evidence = write_bcg_library(folder / "evidence.csv", (NEGATIVE_N, UNKNOWN_DESIGN))
 
     result = attune("pool", str(evidence), "--json")
     assert result.returncode == 1, result.stderr
