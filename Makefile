@@ -3,32 +3,40 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-CHROMIUM := /usr/bin/chromium
+# Debian packages the suite drives for real: Chromium (browser tests, PDF reports), poppler's
+# pdftotext (reading reports back) and PostgreSQL (a throw-away server for the shared
+# accounts store). Each is named with the file that shows it is installed.
+DEBIAN_PACKAGES := chromium:/usr/bin/chromium poppler-utils:/usr/bin/pdftotext \
+	postgresql:/usr/lib/postgresql/15/bin/initdb openjdk-17-jre-headless:/usr/bin/java
 # The demo's own database, in the per-user data directory (schemas/settings.py), apart from
 # the default database that `attune ingest` fills, so `make clean` never removes real data.
 DATA_HOME := $(if $(filter /%,$(XDG_DATA_HOME)),$(XDG_DATA_HOME),$(HOME)/.local/share)
 DEMO_DB ?= $(DATA_HOME)/attune/demo.duckdb
 
-.PHONY: demo test bench lint chromium screenshots clean
+.PHONY: demo test bench lint chromium debian-packages screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,spark,postgres]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-# Debian's Chromium for the browser tests (never a browser download).
-chromium:
-	@test -x $(CHROMIUM) || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+# The Debian packages above that are missing (never a browser download).
+debian-packages:
+	@missing="$$(for p in $(DEBIAN_PACKAGES); do test -e $${p#*:} || echo $${p%%:*}; done)"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $$SUDO apt-get install -y -qq $$missing; fi
+
+chromium: debian-packages
 
 # Build the demo database from the packaged demo data if it is absent, then serve it locally.
 demo: $(STAMP)
 	$(BIN)/attune demo --db $(DEMO_DB)
 
-test: $(STAMP) chromium
+test: $(STAMP) debian-packages
 	$(BIN)/pytest
 
 bench: $(STAMP)
@@ -38,7 +46,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
-screenshots: $(STAMP) chromium
+screenshots: $(STAMP) debian-packages
 	$(BIN)/python -m dashboard.screenshots docs/screenshots
 
 # Remove the virtual environment, build output and the demo database (`make demo` rebuilds
