@@ -3,6 +3,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# pyspark lives in its own environment, never Attune's: pandera imports pyspark.pandas whenever
+# pyspark is importable, and that patches pandas on import (and does not support pandas 3).
+# `attune summarize --engine spark` runs Spark in the Python that ATTUNE_SPARK_PYTHON names.
+SPARK_VENV := .venv-spark
+SPARK_STAMP := $(SPARK_VENV)/.installed-pyspark-4
+export ATTUNE_SPARK_PYTHON ?= $(CURDIR)/$(SPARK_VENV)/bin/python
 # Debian packages the suite drives for real: Chromium (browser tests, PDF reports), poppler's
 # pdftotext (reading reports back) and PostgreSQL (a throw-away server for the shared
 # accounts store). Each is named with the file that shows it is installed.
@@ -18,9 +24,14 @@ DEMO_DB ?= $(DATA_HOME)/attune/demo.duckdb
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,spark,postgres]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,postgres]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
+
+$(SPARK_STAMP):
+	test -x $(SPARK_VENV)/bin/python || $(PYTHON) -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/python -m pip install --quiet "pyspark>=4.3,<5"
+	touch $(SPARK_STAMP)
 
 # The Debian packages above that are missing (never a browser download).
 debian-packages:
@@ -36,10 +47,10 @@ chromium: debian-packages
 demo: $(STAMP)
 	$(BIN)/attune demo --db $(DEMO_DB)
 
-test: $(STAMP) debian-packages
+test: $(STAMP) $(SPARK_STAMP) debian-packages
 	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: $(STAMP) $(SPARK_STAMP)
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
@@ -52,4 +63,4 @@ screenshots: $(STAMP) debian-packages
 # Remove the virtual environment, build output and the demo database (`make demo` rebuilds
 # it); the default database, accounts and keys in the per-user directories are left alone.
 clean:
-	rm -rf $(VENV) build dist *.egg-info $(DEMO_DB) $(DEMO_DB).*
+	rm -rf $(VENV) $(SPARK_VENV) build dist *.egg-info $(DEMO_DB) $(DEMO_DB).*

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -303,23 +304,29 @@ def family_p_adj(
     by = tuple(by)
 
     def compute(q: Query) -> dict[tuple, float]:
-        tests: list[tuple[tuple, float]] = []
-        for scale_id, (rows, _, hidden) in _family_sums(q, wave_from, waves_to, by,
-                                                        complementary).items():
-            for i, row in enumerate(rows):
-                p = None if i in hidden else _paired_p(row)
-                if p is not None:
-                    tests.append((_group_key(scale_id, row, by, waves_to), p))
-        adjusted: dict[tuple, float] = {}
-        for wave in waves_to:
-            members = [(key, p) for key, p in tests if key[1] == wave]
-            for (key, _), p_adj in zip(members, benjamini_hochberg([p for _, p in members]),
-                                       strict=True):
-                adjusted[key] = clean(p_adj)
-        return adjusted
+        return _family_adjusted(_family_sums(q, wave_from, waves_to, by, complementary), by,
+                                waves_to)
 
     return cached_query(db, "family_p_adj", (wave_from, waves_to, by, bool(complementary)),
                         compute, filters=filters, min_cell_size=min_cell_size)
+
+
+def _family_adjusted(family: dict[str, tuple[list[dict], set[int], set[int]]],
+                     by: tuple[str, ...], waves_to: tuple[str, ...]) -> dict[tuple, float]:
+    """Benjamini-Hochberg over the family's shown groups (see ``family_p_adj``)."""
+    tests: list[tuple[tuple, float]] = []
+    for scale_id, (rows, _, hidden) in family.items():
+        for i, row in enumerate(rows):
+            p = None if i in hidden else _paired_p(row)
+            if p is not None:
+                tests.append((_group_key(scale_id, row, by, waves_to), p))
+    adjusted: dict[tuple, float] = {}
+    for wave in waves_to:
+        members = [(key, p) for key, p in tests if key[1] == wave]
+        for (key, _), p_adj in zip(members, benjamini_hochberg([p for _, p in members]),
+                                   strict=True):
+            adjusted[key] = clean(p_adj)
+    return adjusted
 
 
 def _adjusted(rows: list[dict[str, Any]], adjusted: dict[tuple, float], by: tuple[str, ...],
@@ -361,6 +368,44 @@ def change_family(
     key = (wave_from, waves_to, by, bool(complementary))
     return cached_query(db, "change_family", key, compute, filters=filters,
                         min_cell_size=min_cell_size)
+
+
+@dataclass(frozen=True)
+class SumsScope:
+    """What the statistics step reads of a ``Query`` (``_disclosed``, ``_with_stats``), for
+    sums computed outside the database's summaries: by an engine reading the Parquet lake
+    (``warehouse.lake``)."""
+
+    scales: dict[str, ScaleInfo]
+    filters: Filters
+    floor: int
+
+    def scale(self, scale_id: str) -> ScaleInfo:
+        return self.scales[scale_id]
+
+
+def change_family_from_sums(
+    sums: dict[str, list[dict[str, Any]]],
+    scope: SumsScope,
+    *,
+    wave_from: str,
+    wave_to: str,
+    by: Sequence[str],
+    complementary: bool = True,
+) -> list[dict[str, Any]]:
+    """``change_family``'s rows from per-group sums computed elsewhere: ``sums`` maps each
+    scale (in the instrument's order) to its groups' rows with the columns of
+    ``SQL_PAIR_GROUPS`` (the ``by`` values, ``n, k, s_f, s_t, ss_f, ss_t, s_c, ss_c,
+    n_improved, n_deteriorated``). The same disclosure, statistics and multiplicity family
+    as the database's, so the answers are the same for the same sums."""
+    waves_to, by = (wave_to,), tuple(by)
+    family = {scale_id: _disclosed(scope, scale_id, rows, by, complementary, wave_from,
+                                   waves_to)
+              for scale_id, rows in sums.items()}
+    adjusted = _family_adjusted(family, by, waves_to)
+    rows = [row for scale_id, disclosed in family.items()
+            for row in _with_stats(scope, scale_id, disclosed, wave_from, waves_to, by)]
+    return _adjusted(rows, adjusted, by, waves_to, scope.filters.published)
 
 
 def group_change(

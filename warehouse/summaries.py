@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -59,6 +60,26 @@ class ScaleInfo:
     reliability_used: float | None = None
     reliability_source: str = ""
     threshold: float | None = None
+
+    def complete(self, own: list[tuple[str, bool]], sd_pre: float | None,
+                 baseline_alpha: Callable[[], float | None]) -> ScaleInfo:
+        """The scale with its items, pre-training SD, the reliability in use (declared, else
+        ``baseline_alpha()``: the engine's Cronbach alpha at baseline) and the threshold of
+        reliable change that follows: one rule for the database and the lake alike."""
+        self.items = tuple(i for i, _ in own)
+        self.reverse = tuple(i for i, rev in own if rev)
+        self.sd_pre = sd_pre
+        if self.reliability is not None:
+            self.reliability_used, self.reliability_source = self.reliability, "declared"
+        else:
+            alpha = baseline_alpha()
+            if alpha is not None and math.isfinite(alpha):
+                self.reliability_used = alpha
+                self.reliability_source = "baseline Cronbach alpha"
+        if self.sd_pre is not None and self.reliability_used is not None:
+            threshold = reliable_change_threshold(self.sd_pre, self.reliability_used)
+            self.threshold = threshold if math.isfinite(threshold) else None
+        return self
 
 
 Waves = list[tuple[str, int, int | None]]  # (wave, position, months_after_end)
@@ -190,20 +211,12 @@ def load_scales(con: duckdb.DuckDBPyConnection) -> dict[str, ScaleInfo]:
     scales: dict[str, ScaleInfo] = {}
     for row in con.execute(statement("scales")).fetchall():
         info = ScaleInfo(*row)
-        own = items.get(info.scale_id, [])
-        info.items = tuple(i for i, _ in own)
-        info.reverse = tuple(i for i, rev in own if rev)
-        info.sd_pre = sd_pre.get(info.scale_id)
-        if info.reliability is not None:
-            info.reliability_used, info.reliability_source = info.reliability, "declared"
-        else:
-            alpha = scale_alpha(con, info, "pre", arm=DEFAULT_ARM)
-            if alpha is not None and math.isfinite(alpha.alpha):
-                info.reliability_used = alpha.alpha
-                info.reliability_source = "baseline Cronbach alpha"
-        if info.sd_pre is not None and info.reliability_used is not None:
-            threshold = reliable_change_threshold(info.sd_pre, info.reliability_used)
-            info.threshold = threshold if math.isfinite(threshold) else None
+
+        def alpha(info=info):
+            found = scale_alpha(con, info, "pre", arm=DEFAULT_ARM)
+            return None if found is None else found.alpha
+
+        info.complete(items.get(info.scale_id, []), sd_pre.get(info.scale_id), alpha)
         scales[info.scale_id] = info
     return scales
 

@@ -69,6 +69,7 @@ GROUPINGS = (
     "supervision",
     "cohort_quarter",
 )
+LAKE_ONLY_GROUPINGS = ("provider",)  # a lake may pool several providers' databases
 
 
 @commands.command()
@@ -113,6 +114,24 @@ def summarize(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (a list of groups).")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    lake: Annotated[
+        Path | None,
+        typer.Option("--lake", help="Read a Parquet lake (`attune export --lake`) instead of "
+                     "--db: every provider in it, pooled; --by may then also name provider."),
+    ] = None,
+    engine: Annotated[
+        str, typer.Option(help="With --lake: the engine that computes the sums, duckdb "
+                          "or spark (needs Java, and a Python with pyspark named by "
+                          "ATTUNE_SPARK_PYTHON).")
+    ] = "duckdb",
+    spark_master: Annotated[
+        str | None,
+        typer.Option("--spark-master", help="With --engine spark: the cluster, e.g. "
+                     "spark://host:7077. Default: Spark on this machine (local[1])."),
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="With --lake: only these providers (comma-separated).")
+    ] = None,
 ) -> None:
     """Paired change between two waves per group: the dashboard's numbers, for scripts.
 
@@ -124,21 +143,35 @@ def summarize(
     groups from which one could be worked out, come back "not shown", with no statistics at
     all. Anything that leaves the trusted roles should be made with --published (the figures
     a sponsor sees on the dashboard).
+
+    With --lake the sums are computed by --engine from the lake's files and the statistics by
+    the same functions, so the answers equal --db's on the same data; suppression applies to
+    the pooled providers' groups.
     """
+    groupings = split_list(by)
+    allowed = (*GROUPINGS, *LAKE_ONLY_GROUPINGS) if lake is not None else GROUPINGS
+    unknown = [name for name in groupings if name not in allowed]
+    if unknown:
+        raise fail(f"unknown --by {', '.join(unknown)}; use {', '.join(allowed)}")
+    if lake is None and (provider or engine != "duckdb" or spark_master):
+        raise fail("--provider, --engine and --spark-master read a lake: give --lake DIR")
+    floor = min_cell if min_cell is not None else settings.min_cell_size()
+    if lake is not None:
+        rows = _lake_rows(lake, engine, spark_master, split_list(provider), scale, groupings,
+                          wave_from, wave_to, Filters(
+                              audience=split_list(audience), format=split_list(program_format),
+                              sponsor=split_list(sponsor), published=published), floor)
+        _print_rows(rows, groupings, floor, wave_from, wave_to, published, as_json, as_csv)
+        return
     # The analysis layer's queries load DuckDB and scipy: only when summarising
     from warehouse.catalog import scales
     from warehouse.connection import Database
     from warehouse.outcomes import change_family, group_change
 
     database = Database(require_database(db), changes_only=True)
-    groupings = split_list(by)
-    unknown = [name for name in groupings if name not in GROUPINGS]
-    if unknown:
-        raise fail(f"unknown --by {', '.join(unknown)}; use {', '.join(GROUPINGS)}")
     known_scales = [row["scale_id"] for row in scales(database)]
     if scale is not None and scale not in known_scales:
         raise fail(f"unknown --scale {scale}; known: {', '.join(known_scales)}")
-    floor = min_cell if min_cell is not None else settings.min_cell_size()
     options = {
         "wave_from": wave_from,
         "wave_to": wave_to,
@@ -157,6 +190,33 @@ def summarize(
         )
     except CannotShow as error:
         raise fail(str(error)) from None
+    _print_rows(rows, groupings, floor, wave_from, wave_to, published, as_json, as_csv)
+
+
+def _lake_rows(lake: Path, engine: str, spark_master: str | None, providers: tuple[str, ...],
+               scale: str | None, groupings: tuple[str, ...], wave_from: str, wave_to: str,
+               filters: Filters, floor: int) -> list[dict]:
+    """`summarize --lake`: the family of every scale from the lake, the rows of ``scale``."""
+    # DuckDB (and Spark, when asked for): only when summarising a lake
+    from schemas.lake import LakeError
+    from warehouse.lake import ENGINES, lake_change_family
+
+    if engine not in ENGINES:
+        raise fail(f"unknown --engine {engine}; use {', '.join(ENGINES)}")
+    try:
+        rows = lake_change_family(lake, engine=engine, wave_from=wave_from, wave_to=wave_to,
+                                  by=groupings, filters=filters, providers=providers,
+                                  min_cell_size=floor, spark_master=spark_master)
+    except (LakeError, CannotShow) as error:
+        raise fail(str(error)) from None
+    known = list(dict.fromkeys(row["scale_id"] for row in rows))
+    if scale is not None and scale not in known:
+        raise fail(f"unknown --scale {scale}; known: {', '.join(known)}")
+    return [row for row in rows if scale is None or row["scale_id"] == scale]
+
+
+def _print_rows(rows, groupings, floor, wave_from, wave_to, published, as_json, as_csv) -> None:
+    """The groups as JSON, CSV or a table."""
     fields = [*groupings, *SUMMARY_FIELDS]
     rows = [{field: row.get(field) for field in fields} for row in rows]
     if as_json:

@@ -1,0 +1,89 @@
+"""Fixtures of the lake tests: lakes exported from the shared demo database and from small
+databases, a consortium of two providers with their own pseudonym keys, and how two
+`summarize` answers are compared (every group, every field, to 1e-9)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from attune.cli import app
+from etl.ingest import ingest
+from etl.lake_export import export_lake
+from tests.support import build_tiny_db
+
+TOLERANCE = 1e-9
+# Small groups of the tiny databases: 7 + 7 hr/workshop pairs are small in each provider and
+# shown when pooled; hr/degree 12 each.
+TINY_GROUPS = {("hr", "workshop"): 7, ("hr", "degree"): 12}
+
+
+def summarize(*args: str) -> list[dict]:
+    """`attune summarize ... --json` run in-process: its rows."""
+    result = CliRunner().invoke(app, ["summarize", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def assert_same_rows(got: list[dict], expected: list[dict]) -> None:
+    """Every group of ``expected`` in ``got``, in the same order, every field equal (numbers
+    to 1e-9, relative or absolute)."""
+    assert len(got) == len(expected), (len(got), len(expected))
+    for new, old in zip(got, expected, strict=True):
+        assert new.keys() == old.keys()
+        for field, value in old.items():
+            other = new[field]
+            if isinstance(value, float) and isinstance(other, float):
+                assert math.isclose(other, value, rel_tol=TOLERANCE, abs_tol=TOLERANCE), (
+                    field, other, value, old)
+            else:
+                assert other == value, (field, other, value, old)
+
+
+@pytest.fixture(scope="session")
+def demo_lake(demo_db, tmp_path_factory) -> Path:
+    """The shared demo database exported once, as provider ``north``."""
+    lake = tmp_path_factory.mktemp("demo-lake") / "lake"
+    export_lake(demo_db, lake, "north")
+    return lake
+
+
+def _with_key(key_file: Path, build: Callable[[], Path]) -> Path:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ATTUNE_KEY_FILE", str(key_file))
+        return build()
+
+
+@pytest.fixture(scope="session")
+def south_db(tmp_path_factory) -> Path:
+    """A second provider's database: generated data of the demo's instrument, ingested under
+    its own pseudonym key."""
+    folder = tmp_path_factory.mktemp("south")
+    result = CliRunner().invoke(app, ["generate", str(folder / "data"), "--participants", "120",
+                                      "--seed", "5", "--no-invalid-rows"])
+    assert result.exit_code == 0, result.output
+    return _with_key(folder / "south.key",
+                     lambda: (ingest([folder / "data"], folder / "south.duckdb"),
+                              folder / "south.duckdb")[1])
+
+
+@pytest.fixture(scope="session")
+def consortium_lake(demo_db, south_db, tmp_path_factory) -> Path:
+    """One lake holding both providers, each under its own prefix."""
+    lake = tmp_path_factory.mktemp("consortium") / "lake"
+    export_lake(demo_db, lake, "north")
+    export_lake(south_db, lake, "south")
+    return lake
+
+
+@pytest.fixture
+def tiny_pair(tmp_path) -> Iterator[tuple[Path, Path]]:
+    """Two tiny databases with the same participant and cohort ids (``hr-workshop-0``, C0, ...),
+    as two providers with their own keys would never link."""
+    yield (build_tiny_db(tmp_path / "a.duckdb", TINY_GROUPS),
+           build_tiny_db(tmp_path / "b.duckdb", TINY_GROUPS))
