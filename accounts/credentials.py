@@ -53,13 +53,14 @@ SELECT_SESSION = (
 TOUCH_SESSION = "UPDATE sessions SET last_seen = ? WHERE id_hash = ?"
 REVOKE_SESSION = "UPDATE sessions SET revoked = 1 WHERE id_hash = ? AND revoked = 0"
 REVOKE_USER_SESSIONS = "UPDATE sessions SET revoked = 1 WHERE user_name = ? AND revoked = 0"
+# (The typed NULL test: PostgreSQL cannot tell the type of a bare "? IS NULL".)
 SELECT_SESSIONS = (
     "SELECT user_name, created_at, last_seen, expires_at, revoked FROM sessions "
-    "WHERE ? IS NULL OR user_name = ? ORDER BY created_at")
+    "WHERE CAST(? AS TEXT) IS NULL OR user_name = ? ORDER BY created_at")
 
 INSERT_TOKEN = (
     "INSERT INTO api_tokens (token_hash, user_name, label, created_at, last_used, revoked) "
-    "VALUES (?, ?, ?, ?, NULL, 0)")
+    "VALUES (?, ?, ?, ?, NULL, 0) RETURNING id")
 SELECT_TOKEN = (
     "SELECT t.id, t.user_name, t.revoked, t.last_used, u.name, u.role, u.sponsor_id "
     "FROM api_tokens t LEFT JOIN users u ON u.name = t.user_name WHERE t.token_hash = ?")
@@ -68,7 +69,7 @@ REVOKE_TOKEN = "UPDATE api_tokens SET revoked = 1 WHERE id = ? AND revoked = 0"
 REVOKE_USER_TOKENS = "UPDATE api_tokens SET revoked = 1 WHERE user_name = ? AND revoked = 0"
 SELECT_TOKENS = (
     "SELECT id, user_name, label, created_at, last_used, revoked FROM api_tokens "
-    "WHERE ? IS NULL OR user_name = ? ORDER BY id")
+    "WHERE CAST(? AS TEXT) IS NULL OR user_name = ? ORDER BY id")
 SELECT_TOKEN_OWNER = "SELECT user_name FROM api_tokens WHERE id = ?"
 
 
@@ -145,7 +146,7 @@ class CredentialRecords:
         token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
         with closing(self._connect()) as con, con:
             token_id = con.execute(INSERT_TOKEN, [digest(token), user_name, label.strip(),
-                                                  iso(self.now())]).lastrowid
+                                                  iso(self.now())]).fetchone()[0]
         self.audit(user_name, "token_add", f"token {token_id} {label.strip()!r}", "ok")
         return token_id, token
 

@@ -18,6 +18,10 @@ class AccountError(ValueError):
     """An account cannot be created or changed as asked."""
 
 
+class AccountsUnavailable(RuntimeError):
+    """The accounts store cannot be reached (its message names it, never its password)."""
+
+
 @dataclass(frozen=True)
 class User:
     name: str

@@ -33,7 +33,7 @@ SEPARATOR = "."  # between the link id and the secret; never in a url-safe base6
 
 INSERT_SHARE = (
     "INSERT INTO share_links (secret_hash, sponsor_id, scales, created_at, expires_at, "
-    "revoked_at, created_by) VALUES (?, ?, ?, ?, ?, NULL, ?)")
+    "revoked_at, created_by) VALUES (?, ?, ?, ?, ?, NULL, ?) RETURNING id")
 SELECT_SHARE = ("SELECT id, secret_hash, sponsor_id, scales, expires_at, revoked_at "
                 "FROM share_links WHERE id = ?")
 REVOKE_SHARE = "UPDATE share_links SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"
@@ -81,6 +81,36 @@ def parse_lifetime(text: str) -> dt.timedelta:
     return lifetime
 
 
+def unknown_sponsor(sponsor_id: str, known: Iterable[str], where: str = "the database"
+                    ) -> str | None:
+    """Why ``sponsor_id`` is refused for an account or a share link (None: it has cohorts).
+    A typo would give an account, or a link, whose every page is empty; ``known`` are the
+    sponsor ids with cohorts in ``where``. The one wording of ``attune users add``,
+    ``attune share`` and the dashboard's share button."""
+    known = list(known)
+    if sponsor_id in known:
+        return None
+    listed = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
+    return (f"sponsor {sponsor_id!r} has no cohorts in {where} (sponsors there: "
+            f"{listed or 'none'}); check the id")
+
+
+def make_share(store: ShareRecords, sponsor_id: str, expires: str, scales: Iterable[str] = (),
+               created_by: str = "", known_sponsors: Iterable[str] | None = None
+               ) -> tuple[int, str, dt.datetime]:
+    """THE way a share link is made, by ``attune share`` and by the dashboard's share button:
+    the sponsor checked against ``known_sponsors`` (when given: the caller may have checked
+    it already), the expiry parsed (``parse_lifetime``), the link added and audited with its
+    maker. ``(link id, token, expires at)``; a refused input raises ``AccountError``."""
+    if known_sponsors is not None:
+        problem = unknown_sponsor(sponsor_id, known_sponsors)
+        if problem:
+            raise AccountError(problem)
+    expires_at = store.now() + parse_lifetime(expires)
+    link_id, token = store.add_share(sponsor_id, expires_at, scales, created_by)
+    return link_id, token, expires_at
+
+
 def _split(token: str) -> tuple[int, str] | None:
     link_id, sep, secret = (token or "").partition(SEPARATOR)
     if not sep or not secret or not link_id.isdigit() or len(token) > MAX_CREDENTIAL_LENGTH:
@@ -102,7 +132,7 @@ class ShareRecords:
         with closing(self._connect()) as con, con:
             link_id = con.execute(INSERT_SHARE, [digest(secret), sponsor_id, kept,
                                                  iso(self.now()), iso(expires_at),
-                                                 created_by]).lastrowid
+                                                 created_by]).fetchone()[0]
         self.audit(created_by or "(command line)", "share_add",
                    f"link {link_id} for sponsor {sponsor_id} until {iso(expires_at)[:16]}"
                    + (f", scales {kept}" if kept else ""), "ok")

@@ -1,7 +1,9 @@
 """Local accounts, roles and the audit trail, kept apart from the research database.
 
 Accounts live in a small SQLite file (`$ATTUNE_AUTH_DB`, else `attune-auth.sqlite` in the
-user's data directory, see `schemas.settings`), never in the DuckDB file researchers query.
+user's data directory, see `schemas.settings`), or in PostgreSQL when `$ATTUNE_ACCOUNTS_URL`
+is set (``accounts.backends``: one store for several servers), never in the DuckDB file
+researchers query.
 Passwords are stored as Argon2id hashes (salted, memory-hard). Every sign-in attempt is
 logged; failures slow down the user name (exponential back-off) and the client address (a
 short window), as ``accounts.limits`` sets out, and every attempt costs one Argon2 check,
@@ -14,10 +16,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import os
 import re
 import secrets
-import sqlite3
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
@@ -25,6 +25,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from accounts.backends import open_backend
 from accounts.credentials import CredentialRecords
 from accounts.limits import LoginLimits, seconds_left
 from accounts.records import (
@@ -32,6 +33,7 @@ from accounts.records import (
     NAME_WAITS,
     WRONG,
     AccountError,
+    AccountsUnavailable,
     Credential,
     SessionRecord,
     SignIn,
@@ -43,8 +45,8 @@ from accounts.records import (
 from accounts.shares import ShareRecords
 from schemas.settings import default_auth_path
 
-__all__ = ["AccountError", "AuthStore", "Credential", "LoginLimits", "SessionRecord",
-           "SignIn", "TokenRecord", "User", "ROLES", "decoy_hash"]
+__all__ = ["AccountError", "AccountsUnavailable", "AuthStore", "Credential", "LoginLimits",
+           "SessionRecord", "SignIn", "TokenRecord", "User", "ROLES", "decoy_hash"]
 
 ROLES = {
     "admin": "everything, including accounts",
@@ -121,10 +123,12 @@ UPDATE_PASSWORD = "UPDATE users SET password_hash = ? WHERE name = ?"
 INSERT_ATTEMPT = "INSERT INTO login_attempts VALUES (?, ?, ?, ?)"
 SELECT_BACKOFF = "SELECT failures, last_failure FROM login_backoff WHERE name = ?"
 # One more failure in a row; a run whose last failure is older than the memory starts again.
+# (The existing row's columns are named with the table: PostgreSQL finds them ambiguous.)
 RECORD_FAILURE = """
 INSERT INTO login_backoff (name, failures, last_failure) VALUES (?, 1, ?)
 ON CONFLICT (name) DO UPDATE SET
-    failures = CASE WHEN last_failure < ? THEN 1 ELSE failures + 1 END,
+    failures = CASE WHEN login_backoff.last_failure < ? THEN 1
+                    ELSE login_backoff.failures + 1 END,
     last_failure = excluded.last_failure
 """
 CLEAR_BACKOFF = "DELETE FROM login_backoff WHERE name = ?"
@@ -160,29 +164,39 @@ def check_password_rules(password: str) -> None:
 
 class AuthStore(CredentialRecords, ShareRecords):
     """Accounts, sign-in limits, sessions, API tokens, share links and the audit log in one
-    SQLite file.
+    store: the SQLite file ``path`` when given, else PostgreSQL at ``url`` (default
+    ``$ATTUNE_ACCOUNTS_URL``) when set, else the default SQLite file (``accounts.backends``).
 
-    ``limits`` is the sign-in back-off policy (``accounts.limits.LoginLimits``), ``clock``
-    the source of "now" (naive UTC) for every time the store writes or compares, ``hasher``
-    the Argon2id parameters of new passwords (default: argon2-cffi's, RFC 9106's low-memory
-    profile).
+    ``path`` stays the accounts file's name even with PostgreSQL: the session key is kept
+    beside it (``<path>.secret``) unless ``$ATTUNE_SECRET_KEY`` gives it. ``location`` names
+    the store in messages (the file, or the URL without its password). A PostgreSQL server
+    that cannot be reached raises ``AccountsUnavailable``. ``limits`` is the sign-in
+    back-off policy (``accounts.limits.LoginLimits``), ``clock`` the source of "now" (naive
+    UTC) for every time the store writes or compares, ``hasher`` the Argon2id parameters of
+    new passwords (default: argon2-cffi's, RFC 9106's low-memory profile).
     """
 
-    def __init__(self, path: Path | None = None, *, limits: LoginLimits | None = None,
+    def __init__(self, path: Path | None = None, *, url: str | None = None,
+                 limits: LoginLimits | None = None,
                  clock: Callable[[], dt.datetime] = utc_now,
                  hasher: PasswordHasher | None = None):
         self.path = Path(path or default_auth_path())
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.backend = open_backend(path, url, self.path)
+        self.location = self.backend.location
         self.limits = limits or LoginLimits()
         self.now = clock
         self.hasher = hasher or PasswordHasher()
         self._decoy_hash = decoy_hash(self.hasher)
-        with closing(self._connect()) as con, con:
-            con.executescript(SCHEMA)
-        os.chmod(self.path, 0o600)
+        self.backend.create(SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10)
+    def _connect(self):
+        """A connection of the backend: ``with con:`` is one transaction, ``close()`` ends it."""
+        return self.backend.connect()
+
+    def close(self) -> None:
+        """Let go of pooled connections (a server calls this before it forks its workers)."""
+        self.backend.close()
 
     # -- accounts --
 
@@ -200,7 +214,7 @@ class AuthStore(CredentialRecords, ShareRecords):
             with closing(self._connect()) as con, con:
                 con.execute(INSERT_USER, [name, role, sponsor_id, self.hasher.hash(password),
                                           iso(self.now())])
-        except sqlite3.IntegrityError:
+        except self.backend.integrity_errors:
             raise AccountError(f"user {name!r} already exists") from None
         self.audit(name, "user_add", f"role {role}", "ok")
         return User(name, role, sponsor_id)
@@ -252,7 +266,7 @@ class AuthStore(CredentialRecords, ShareRecords):
         last = dt.datetime.fromisoformat(row[1])
         return (row[0], last) if self.limits.failures_still_counted(last, now) else (0, None)
 
-    def _waits(self, con: sqlite3.Connection, name: str, client: str,
+    def _waits(self, con, name: str, client: str,
                now: dt.datetime) -> tuple[str | None, float]:
         """Whether the address or the name must wait now, and for how many seconds."""
         limits = self.limits
@@ -263,7 +277,9 @@ class AuthStore(CredentialRecords, ShareRecords):
             if left > 0:
                 return ADDRESS_WAITS, left
         failures, last = self._counted(con.execute(SELECT_BACKOFF, [name]).fetchone(), now)
-        if last is not None:
+        # No wait is no wait, even when another server process recorded a failure of this
+        # name a moment after this request's "now".
+        if last is not None and limits.name_wait(failures):
             left = seconds_left(limits.name_free_at(failures, last), now)
             if left > 0:
                 return NAME_WAITS, left

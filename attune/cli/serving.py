@@ -3,7 +3,9 @@ database, built if absent, served without login on a local address).
 
 The one module of the command line that starts the Dash app (``dashboard.app.create_app``);
 it imports Dash, the app and the WSGI server only when a command serves, so that every other
-command, and `attune --help`, starts without them.
+command, and `attune --help`, starts without them. One server process is waitress (threads);
+``attune serve --workers N`` runs N processes with gunicorn (``attune.cli.workers``), each
+building its own app, all sharing the accounts store.
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ HostOption = Annotated[str, typer.Option(
     "comma list; default 127.0.0.1, localhost, [::1] and this address, any port; 0.0.0.0 "
     "needs the variable); any other Host header gets 400.")]
 PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
+SERVER_THREADS = 8  # requests one server process answers at once (waitress and each worker)
+WorkersOption = Annotated[int, typer.Option(
+    "--workers", min=1,
+    help="Server processes on this port. 1: one waitress process; more: gunicorn starts "
+    "that many processes (about one per core), all sharing the accounts store, so any of "
+    "them may answer any request. See attune.cli.workers.")]
 
 
 def _ensure_demo_database(database: Path) -> None:
@@ -46,22 +54,24 @@ def _ensure_demo_database(database: Path) -> None:
 
 
 def _serve(database: Path, host: str, port: int, login_required: bool,
-           auth_db: Path | None = None) -> None:
-    """Serve the dashboard over ``database`` with waitress until interrupted."""
-    # Dash, the app and the WSGI server load only when serving.
-    from waitress import serve as waitress_serve
-
-    from accounts.store import AuthStore
-    from dashboard.app import create_app
+           auth_db: Path | None = None, workers: int = 1) -> None:
+    """Serve the dashboard over ``database`` until interrupted: with waitress, or with
+    ``workers`` gunicorn processes. Everything that can be refused is checked here, once,
+    before any server process starts."""
+    from accounts.store import AccountsUnavailable, AuthStore
 
     if not database.exists():
         raise fail(f"no database at {database}; run `attune ingest` or `attune demo` first")
     store = None
     if login_required:
-        store = AuthStore(auth_db)
-        if not store.users():
+        try:
+            store = AuthStore(auth_db)
+            users = store.users()
+        except AccountsUnavailable as error:
+            raise fail(str(error)) from None
+        if not users:
             raise fail(
-                f"no accounts in {store.path}: create one first with "
+                f"no accounts in {store.location}: create one first with "
                 "`attune users add NAME --role admin` (roles: admin, evaluator, sponsor "
                 "--sponsor ID, researcher)"
             )
@@ -70,27 +80,57 @@ def _serve(database: Path, host: str, port: int, login_required: bool,
         raise fail(f"listening on every address ({host or 'empty --host'}) needs "
                    f"{ALLOWED_HOSTS}: the host names clients reach the dashboard by, as a "
                    "comma list (e.g. attune.example.org); any other Host header gets 400")
-    try:
-        dash_app = create_app(database, auth_store=store, login_required=login_required)
-    except ValueError as error:  # e.g. a malformed ATTUNE_ALLOWED_HOSTS
-        raise fail(str(error)) from None
-    config = dash_app.server.config
-    if not named and host not in LOCAL_HOSTS:  # default: the loopback names and this address
-        config[ALLOWED_HOSTS] = (*config[ALLOWED_HOSTS], host.strip("[]").lower())
-    if login_required:
-        console.print(f"Login required (accounts: {store.path}).")
+    # Dash and the app load only when serving; each server process builds its own app.
+    from dashboard.app import create_app
+
+    def build():
+        """This server process's dashboard (its WSGI app), answering to the allowed hosts."""
+        try:
+            dash_app = create_app(database, auth_store=store, login_required=login_required)
+        except ValueError as error:  # e.g. a malformed ATTUNE_ALLOWED_HOSTS
+            raise fail(str(error)) from None
+        config = dash_app.server.config
+        if not named and host not in LOCAL_HOSTS:  # default: loopback names and this address
+            config[ALLOWED_HOSTS] = (*config[ALLOWED_HOSTS], host.strip("[]").lower())
+        return dash_app.server
+
+    def announce(server) -> None:
+        _announce(server.config, database, host, port, store, workers)
+
+    if workers > 1:
+        from attune.cli.workers import serve_with_workers
+
+        if store is not None:
+            store.close()  # no connection of this process is carried into the workers
+        try:
+            serve_with_workers(build, host, port, workers, SERVER_THREADS, announce)
+        except SystemExit as stopped:
+            if stopped.code:
+                raise fail("a server process could not start (the reason is above)") from None
+        return
+    from waitress import serve as waitress_serve
+
+    server = build()
+    announce(server)
+    waitress_serve(server, host=host, port=port, threads=SERVER_THREADS, ident="attune")
+
+
+def _announce(config, database: Path, host: str, port: int, store, workers: int) -> None:
+    """Say what is served where, to whom, and how to stop it."""
+    if store is not None:
+        console.print(f"Login required (accounts: {store.location}).")
     else:
         console.print(
             "[yellow]Login is OFF:[/] this local demo acts as one evaluator and listens on "
             f"{host} only. Anyone who can reach it sees all programmes; use `attune serve` "
             "(login required) to share the dashboard."
         )
+    processes = f" from {workers} server processes" if workers > 1 else ""
     console.print(
-        f"Serving the Attune dashboard on http://{host}:{port} (database {database}), "
-        f"answering to the host names {', '.join(config[ALLOWED_HOSTS])} "
+        f"Serving the Attune dashboard on http://{host}:{port}{processes} (database "
+        f"{database}), answering to the host names {', '.join(config[ALLOWED_HOSTS])} "
         f"(${ALLOWED_HOSTS}). Ctrl+C stops it."
     )
-    waitress_serve(dash_app.server, host=host, port=port, threads=8, ident="attune")
 
 
 @commands.command()
@@ -103,11 +143,16 @@ def serve(
         typer.Option("--auth-db", help="Accounts file. Default: $ATTUNE_AUTH_DB, else "
                      "attune-auth.sqlite in the per-user data directory ($XDG_DATA_HOME/attune, "
                      "else ~/.local/share/attune); its session key is kept beside it "
-                     "(<accounts file>.secret).", show_default=False),
+                     "(<accounts file>.secret). $ATTUNE_ACCOUNTS_URL=postgresql://... keeps "
+                     "the accounts in PostgreSQL instead (one store for several machines).",
+                     show_default=False),
     ] = None,
+    workers: WorkersOption = 1,
 ) -> None:
-    """Serve the dashboard with a production WSGI server (waitress); login required."""
-    _serve(database_path(db), host, port, login_required=True, auth_db=auth_db)
+    """Serve the dashboard with a production WSGI server (waitress; gunicorn with
+    --workers N); login required."""
+    _serve(database_path(db), host, port, login_required=True, auth_db=auth_db,
+           workers=workers)
 
 
 @commands.command()

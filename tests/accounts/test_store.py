@@ -3,7 +3,9 @@ names cannot turn against real accounts, a short limit by address that slows onl
 address, session records and API tokens kept only as hashes and revoked on the server, and
 login times that do not tell which user names exist.
 
-The store's clock is moved by the tests instead of waiting (``Clock``)."""
+The store's clock is moved by the tests instead of waiting (``Clock``). Every test of the
+``store`` fixture runs on both backends, SQLite and a real PostgreSQL server (see
+``conftest.py``)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import re
 import sqlite3
 import statistics
 import time
+from contextlib import closing
 
 import pytest
 from argon2 import PasswordHasher, extract_parameters
@@ -21,6 +24,7 @@ from accounts.records import ADDRESS_WAITS, NAME_WAITS, WRONG
 from accounts.store import AccountError, AuthStore, LoginLimits, decoy_hash
 from dashboard.access import filters_for
 from dashboard.app import create_app
+from tests.accounts.conftest import kept
 from tests.support import attune
 
 PASSWORD = "correct horse battery staple"
@@ -51,11 +55,15 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(tmp_path, clock) -> AuthStore:
-    """A store on the test's clock; its Argon2 costs little, as only the timing tests (with
-    stores of their own) need the real cost."""
-    return AuthStore(tmp_path / "auth.sqlite", clock=clock,
-                     hasher=PasswordHasher(time_cost=1, memory_cost=1024))
+def store(store_factory, clock) -> AuthStore:
+    """A store on the test's clock (SQLite, then PostgreSQL); its Argon2 costs little, as
+    only the timing tests (with stores of their own) need the real cost."""
+    return store_factory(clock=clock, hasher=PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+def password_hashes(store: AuthStore) -> list[str]:
+    with closing(store._connect()) as con:
+        return [row[0] for row in con.execute("SELECT password_hash FROM users").fetchall()]
 
 
 def fail_until_waiting(store: AuthStore, name: str, client: str = "10.0.0.9") -> None:
@@ -67,13 +75,21 @@ def fail_until_waiting(store: AuthStore, name: str, client: str = "10.0.0.9") ->
 def test_password_is_stored_only_as_a_salted_argon2_hash(store):
     store.add_user("ann", "evaluator", PASSWORD)
     store.add_user("bo", "evaluator", PASSWORD)
-    hashes = [
-        row[0] for row in sqlite3.connect(store.path).execute("SELECT password_hash FROM users")
-    ]
+    hashes = password_hashes(store)
     assert all(value.startswith("$argon2id$") for value in hashes)
     assert hashes[0] != hashes[1]  # salted: the same password hashes differently
-    assert PASSWORD.encode() not in store.path.read_bytes()
-    assert oct(store.path.stat().st_mode & 0o777) == "0o600"
+    assert PASSWORD.encode() not in kept(store)
+
+
+def test_the_accounts_file_and_its_journal_are_readable_by_their_owner_only(tmp_path):
+    store = AuthStore(tmp_path / "auth.sqlite")
+    store.add_user("ann", "evaluator", PASSWORD)
+    with closing(sqlite3.connect(store.path)) as reader:  # a reader open: the journal stays
+        reader.execute("SELECT count(*) FROM users").fetchone()
+        store.add_user("bo", "evaluator", PASSWORD)
+        files = [store.path, *tmp_path.glob("auth.sqlite-*")]
+        assert len(files) > 1  # the write-ahead log beside the file
+        assert {oct(f.stat().st_mode & 0o777) for f in files} == {"0o600"}
 
 
 def test_right_password_logs_in_with_role_and_scope(store):
@@ -199,7 +215,7 @@ def test_session_ids_and_tokens_are_kept_only_as_their_sha256(store):
     session_id = store.create_session("ann", dt.timedelta(hours=8))
     token_id, token = store.add_token("ann", "nightly export")
     assert token.startswith("attune_") and len(token) > 40
-    stored = store.path.read_bytes()
+    stored = kept(store)
     assert session_id.encode() not in stored and token.encode() not in stored
     assert hashlib.sha256(token.encode()).hexdigest().encode() in stored
     assert store.session_user(session_id).user.name == "ann"
@@ -354,5 +370,5 @@ def test_locked_out_names_take_as_long_to_refuse_as_unknown_ones(tmp_path):
 
 def test_decoy_hash_costs_what_a_real_account_hash_costs(store):
     store.add_user("ann", "researcher", PASSWORD)
-    (stored,) = sqlite3.connect(store.path).execute("SELECT password_hash FROM users").fetchone()
+    (stored,) = password_hashes(store)
     assert extract_parameters(decoy_hash(store.hasher)) == extract_parameters(stored)
