@@ -14,13 +14,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Attune benchmarks")
     parser.add_argument(
         "--only",
-        choices=["ingest", "summarize", "dashboard", "load", "console", "api", "model"],
+        choices=["ingest", "summarize", "dashboard", "load", "console", "api", "model",
+                 "scale", "lake"],
         action="append",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     arguments = parser.parse_args()
     chosen = arguments.only or ["ingest", "summarize", "dashboard", "load", "console", "api",
-                                "model"]
+                                "model", "scale", "lake"]
     results: dict[str, dict] = {}
     console = Console(stderr=True)
     if "ingest" in chosen:
@@ -61,6 +62,17 @@ def main() -> int:
 
         console.print("model: `attune model` and the Trends callbacks on the 1M-row database ...")
         results["model"] = model_bench.run(bench_database())
+    if "scale" in chosen:
+        from bench import scale_bench
+
+        console.print("scale: 10M response rows in 3 yearly files: ingest, start-up, "
+                      "paired_scores, callbacks ...")
+        results["scale"] = scale_bench.run()
+    if "lake" in chosen:
+        from bench import lake_bench
+
+        console.print("lake: export, summarize on the lake (DuckDB, Spark local) vs the file ...")
+        results["lake"] = lake_bench.run()
     if arguments.json:
         print(json.dumps(results, indent=2, default=str))
         return 0

@@ -15,6 +15,10 @@ BENCH_DIR = Path(os.environ.get("ATTUNE_BENCH_DIR", Path(__file__).resolve().par
 # About 1,000,000 response rows: attrition leaves ~2.7 rows per participant.
 BENCH_PARTICIPANTS = int(os.environ.get("ATTUNE_BENCH_PARTICIPANTS", 375_000))
 BENCH_SEED = 2026
+# The scale bench (`--only scale`): about 10,000,000 response rows, in the generator's three
+# yearly responses files (responses/responses_<year>.csv), as an organisation of that size
+# would send them.
+SCALE_PARTICIPANTS = int(os.environ.get("ATTUNE_SCALE_PARTICIPANTS", 3_750_000))
 PROJECT = Path(__file__).resolve().parent.parent
 
 
@@ -27,6 +31,20 @@ def bench_dataset() -> Path:
             folder, participants=BENCH_PARTICIPANTS, seed=BENCH_SEED,
             single_responses_file=True, invalid_rows=False,
         )
+    return folder
+
+
+def scale_dataset(participants: int = SCALE_PARTICIPANTS) -> Path:
+    """A clean generated dataset of ``participants`` with one responses file per year of
+    cohort start (cached between runs: a finished generation leaves a ``done`` marker)."""
+    folder = BENCH_DIR / f"scale-{participants}-{BENCH_SEED}"
+    if not (folder / "done").exists():
+        print(f"generating {participants:,} participants into {folder} ...", file=sys.stderr)
+        generate_dataset(
+            folder, participants=participants, seed=BENCH_SEED,
+            single_responses_file=False, invalid_rows=False,
+        )
+        (folder / "done").write_text("generated\n", encoding="utf-8")
     return folder
 
 

@@ -65,6 +65,7 @@ from accounts.records import ADDRESS_WAITS, NAME_WAITS, WRONG
 from accounts.shares import ShareVisitor
 from accounts.store import ROLES as ROLE_NAMES
 from accounts.store import AuthStore, User
+from dashboard.session_key import secret_file, secret_key  # noqa: F401 (used by tests)
 from warehouse import filters as filter_specs
 from warehouse.filters import Filters, SponsorScope
 
@@ -257,29 +258,6 @@ def allowed_hosts(text: str | None = None) -> tuple[str, ...]:
     if bad:
         raise ValueError(f"{ALLOWED_HOSTS}: not a host name or address: {', '.join(bad)}")
     return names or LOOPBACK_HOSTS
-
-
-def secret_file(auth_path: Path) -> Path:
-    """Where the session-signing key of an accounts file is kept: ``<accounts file>.secret``,
-    so it lives (and is backed up or removed) with the accounts it protects."""
-    return Path(auth_path).with_name(Path(auth_path).name + ".secret")
-
-
-def secret_key(auth_path: Path | None) -> bytes:
-    """``$ATTUNE_SECRET_KEY``, else a random key kept in ``secret_file(auth_path)`` (0600;
-    by default in the user's data directory, like the accounts file)."""
-    env = os.environ.get("ATTUNE_SECRET_KEY")
-    if env:
-        return env.encode()
-    if auth_path is None:
-        return secrets.token_bytes(32)  # login off: sessions need not survive a restart
-    key_file = secret_file(auth_path)
-    if not key_file.exists():
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    os.chmod(key_file, 0o600)
-    return key_file.read_text().strip().encode()
 
 
 def configure_session(server: Flask, auth_path: Path | None) -> dt.timedelta:

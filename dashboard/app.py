@@ -12,6 +12,8 @@ the validation layout (the frame and every page's components) when the app is cr
 from __future__ import annotations
 
 import copy
+import dataclasses
+import datetime as dt
 import json
 import os
 import threading
@@ -20,19 +22,19 @@ from pathlib import Path
 from typing import Any
 
 import dash
-from dash import Input, Output, State, ctx, dcc, html, no_update
+from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
 from accounts.store import AuthStore, User
-from dashboard import access, api
+from dashboard import access, api, report_download, reset_link, share_button
 from dashboard import state as url_state
 from dashboard.components import register_generic_callbacks
 from dashboard.filter_panel import control_properties, filter_panel
-from dashboard.pages import PAGES, register_pages, validation_layouts
+from dashboard.pages import PAGES, register_pages, uses_filters, validation_layouts
 from dashboard.pages.charts import DATABASE_UNAVAILABLE
-from dashboard.style import label
-from warehouse.catalog import filter_options
+from dashboard.style import DESIGN_STATEMENT, SHORT_WAVE, label
+from warehouse.catalog import cohort_dates, filter_options
 from warehouse.cell_key import NOISE_SENTENCE
 from warehouse.connection import Database
 from warehouse.errors import DatabaseUnavailable
@@ -63,6 +65,16 @@ class AppContext:
     def options(self) -> dict[str, Any]:
         """The filter choices the request's user may see (sponsor: only their own)."""
         return access.scope_options(filter_options(self.db))
+
+    def panel_options(self) -> dict[str, Any]:
+        """The choices of the filter panel: ``options``, with the date range of the user's
+        own cohorts where the scope withholds the whole database's (a sponsor), so the date
+        picker opens on a month of theirs."""
+        options = self.options()
+        if options.get("start_min") is None:
+            first, last = cohort_dates(self.db, access.filters_for({}, self.raw_options()))
+            options = {**options, "start_min": first, "start_max": last}
+        return options
 
 
 def visible_pages() -> list:
@@ -111,7 +123,7 @@ def _role() -> str | None:
 def _shell(app_ctx: AppContext) -> html.Div:
     """The frame for the request's user: their name, their filter choices."""
     try:
-        options = app_ctx.options()
+        options = app_ctx.panel_options()
         problem = None
     except DatabaseUnavailable:  # its text names the file: never on a page
         options, problem = {}, DATABASE_UNAVAILABLE
@@ -136,9 +148,24 @@ def _id_only(component: Component) -> Component:
     return bare
 
 
+LAYOUT_CLASS = "layout"
+NO_FILTERS_CLASS = "layout no-filters"  # a page the filters do not apply to: no panel
+
+
+def _print_line() -> html.P:
+    """The line a printout carries above the page (print only): the design statement and the
+    date it was printed (set again by ``assets/attune.js`` when printing starts)."""
+    return html.P(className="print-only print-line", children=[
+        DESIGN_STATEMENT, " Printed ",
+        html.Time(dt.date.today().isoformat(), id="print-date"), "."])
+
+
 def _frame(app_ctx: AppContext, who: html.Div, options: dict[str, Any],
            problem: str | None) -> html.Div:
-    """What is around every page: header and navigation, filters, the page, the footer."""
+    """What is around every page: header and navigation, filters, the page, the footer.
+
+    On a narrow screen the stylesheet puts the page first: the filters fold into one
+    "Filters: …" button above it and the filters-in-words box goes below it."""
     return html.Div(className="app", children=[
         dcc.Location(id="url", refresh=False),
         dcc.Store(id="state"),
@@ -150,11 +177,13 @@ def _frame(app_ctx: AppContext, who: html.Div, options: dict[str, Any],
                           className="brand-tag"),
             ]),
             who,
+            share_button.control(app_ctx),
             html.Div(id="nav-holder", children=_nav("/")),
         ]),
-        html.Div(className="layout", children=[
+        html.Div(className=LAYOUT_CLASS, id="layout", children=[
             filter_panel(options, _role()),
             html.Main(id="content", tabIndex="-1", children=[
+                _print_line(),
                 html.Div(id="active-filters", className="active-filters", role="note"),
                 html.Div(problem and html.Div(problem, className="empty-state", role="alert")),
                 html.Div(id="page"),
@@ -210,6 +239,7 @@ def create_app(
                    local_user=local_user, script_hashes=app.csp_hashes,
                    sponsors=lambda: app_ctx.raw_options().get("sponsors", []))
     app.server.register_blueprint(api.blueprint(app_ctx))  # /api/v1, behind the same guard
+    app.server.register_blueprint(report_download.blueprint(app_ctx))  # /report.html, .pdf
     # Set before the layout: otherwise Dash takes the layout function's answer outside a
     # request (no user) as the validation layout.
     app.validation_layout = _validation_layout(app_ctx)
@@ -219,6 +249,8 @@ def create_app(
     register_generic_callbacks(app)
     _register_shell_callbacks(app, app_ctx)
     register_pages(app, app_ctx, PAGES)
+    share_button.register(app, app_ctx)
+    reset_link.register(app)
     check_callbacks(app)
 
     # Build the aggregate tables in the background so the first visitor does not wait.
@@ -262,6 +294,7 @@ def _register_shell_callbacks(app: dash.Dash, app_ctx: AppContext) -> None:
                 *[no_update] * len(filter_outputs), st]
 
     @app.callback(Output("page", "children"), Output("nav-holder", "children"),
+                  Output("layout", "className"),
                   Input("url", "pathname"), State("url", "search"))
     def route(pathname, search):
         page = next((p for p in PAGES if p.PATH == (pathname or "/")), None)
@@ -269,17 +302,25 @@ def _register_shell_callbacks(app: dash.Dash, app_ctx: AppContext) -> None:
             return (html.Div(className="empty-state", role="alert", children=[
                 html.H1("Not available"),
                 html.P("This page is not available to your role. Use the navigation above."),
-            ]), _nav(pathname or "/", search or ""))
+            ]), _nav(pathname or "/", search or ""), NO_FILTERS_CLASS)
         if page is None:
             return (html.Div(className="empty-state", role="alert", children=[
                 html.H1("Page not found"),
                 html.P(f"There is no page at {pathname}. Use the navigation above."),
-            ]), _nav(pathname or "/", search or ""))
-        return page.layout(app_ctx), _nav(page.PATH, search or "")
+            ]), _nav(pathname or "/", search or ""), NO_FILTERS_CLASS)
+        return (page.layout(app_ctx), _nav(page.PATH, search or ""),
+                LAYOUT_CLASS if uses_filters(page) else NO_FILTERS_CLASS)
+
+    # The fold of the filter panel on a narrow screen, in the browser (assets/attune.js).
+    app.clientside_callback(
+        ClientsideFunction(namespace="attune", function_name="toggleFilters"),
+        Output("filters", "className"), Output("filters-toggle", "aria-expanded"),
+        Input("filters-toggle", "n_clicks"))
 
     @app.callback(
         *[Output(f"nav-{p.KEY}", "href") for p in PAGES],
         Output("active-filters", "children"),
+        Output("filters-summary", "children"),
         Input("state", "data"),
     )
     def update_links(st):
@@ -299,7 +340,21 @@ def _register_shell_callbacks(app: dash.Dash, app_ctx: AppContext) -> None:
             *([" ", html.Span(NOISE_SENTENCE, className="noise-note")]
               if filters.published else []),
         ]
-        return [*[p.PATH + search if access.page_allowed(p) else "" for p in PAGES], summary]
+        return [*[p.PATH + search if access.page_allowed(p) else "" for p in PAGES], summary,
+                _short_summary(scale, st, filters,
+                               access.sponsor_scope(app_ctx.raw_options()) is not None)]
+
+
+def _short_summary(scale: dict[str, Any] | None, st: dict[str, Any], filters: Any,
+                   scoped: bool) -> str:
+    """The fold button's line, from the same values as the filters-in-words box: scale, waves
+    and the filters chosen, without the sponsor restriction a sponsor cannot change."""
+    chosen = dataclasses.replace(filters, sponsor=()) if scoped else filters
+    described = chosen.describe()
+    parts = [scale["name"] if scale else "no scale",
+             f"{SHORT_WAVE.get(st['wf'], st['wf'])} → {SHORT_WAVE.get(st['wt'], st['wt'])}",
+             *([] if described == type(chosen)().describe() else described.split("; "))]
+    return ": " + " · ".join(parts)
 
 
 class CallbackWithoutComponent(RuntimeError):

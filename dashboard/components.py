@@ -6,6 +6,13 @@ neutralises spreadsheet formulas. Strings from input files reach the page only a
 components render children as text, AG Grid cells use no HTML or Markdown renderer, and
 ``render`` escapes every string of a Plotly figure's data (Plotly draws a subset of HTML in
 labels, legends and hovers).
+
+Phone first: ``render`` draws every figure so that it reads from a 390 px phone up
+(``readable_at_any_width``: legend below the plot, long axis titles and category labels
+wrapped), and a chart whose form does not survive a phone (the explorer's heatmap) brings its
+own ``narrow`` form, which the stylesheet shows instead of the figure on a narrow screen. The
+toolbar is hidden on narrow screens and on paper (``assets/attune.css``); printing redraws
+every figure at the printable width (``assets/attune.js``).
 """
 
 from __future__ import annotations
@@ -13,12 +20,15 @@ from __future__ import annotations
 import csv
 import html as html_lib
 import io
+import math
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
 import dash_ag_grid as dag  # imported at start-up: Dash refuses imports inside callbacks
 from dash import MATCH, Input, Output, State, dcc, html
 
+from dashboard.downloads import header_lines
 from dashboard.figures import Figure
 from dashboard.style import DESIGN_STATEMENT, fmt
 from warehouse.csv_cells import neutralise  # the formula guard every CSV writer shares
@@ -37,6 +47,7 @@ class Chart:
     filename: str = "attune.csv"
     notes: list[str] = field(default_factory=list)  # e.g. suppressed groups
     extra: Any = None  # page-specific content (cards, lists) shown above the chart
+    narrow: Any = None  # content shown instead of the figure on a narrow screen (a phone)
 
 
 def design_note() -> html.Span:
@@ -153,16 +164,107 @@ def safe_figure(figure: Any) -> dict[str, Any]:
     return fig
 
 
+# Text that must fit a chart 340 px wide (a 390 px phone less the card's padding): its plot
+# area is about 280 px beside the y labels; 13 px text is about 8.6 px a character.
+AXIS_TITLE_CHARS = 20  # one line of an axis title, centred on a plot area of 180 px
+TICK_CHARS = 24  # one line of a category label on the y axis: half the chart's width at most
+PLOT_PX = 280  # the plot area's width on a phone
+X_TICK_FONT, X_CHAR_PX = 11, 6.8  # category labels of the x axis, once wrapped
+LINE_PX = 17  # the height of one line of 13 px text, with its leading
+ROW_GAP_PX = 8  # between two rows' labels
+
+
+def _wrapped(text: str, width: int) -> str:
+    return "<br>".join(textwrap.wrap(text, width, break_long_words=False)) or text
+
+
+def _categories(fig: dict[str, Any], letter: str) -> dict[str, list[str]]:
+    """Each ``letter`` (x or y) axis's category labels (layout key -> labels in order of
+    appearance), for the axes whose traces are placed by text."""
+    found: dict[str, list[str]] = {}
+    for trace in fig.get("data", []):
+        values = trace.get(letter)
+        if not isinstance(values, list) or not values or \
+                not all(isinstance(v, str) for v in values):
+            continue
+        ref = trace.get(f"{letter}axis", letter)
+        labels = found.setdefault(f"{letter}axis" + ref[1:], [])
+        labels += [v for v in dict.fromkeys(values) if v not in labels]
+    return found
+
+
+def _lines(text: str) -> int:
+    return text.count("<br>") + 1
+
+
+def readable_at_any_width(fig: dict[str, Any]) -> dict[str, Any]:
+    """``fig`` (Plotly JSON, changed in place) made to read at a phone's width as on a wide
+    screen: a legend above the plot moves below it (the toolbar never covers it and it never
+    takes the plot's width); an axis title longer than a line is wrapped; a y axis's long
+    category labels are wrapped over lines, the first and last given a full row, and the
+    figure made tall enough for every axis's labels, so none is cut at the plot's edge or
+    overlaps the next; an x axis's category
+    labels too wide to sit side by side on a phone are wrapped, upright, in smaller type
+    (rather than turned, which crosses them)."""
+    layout = fig.setdefault("layout", {})
+    legend = layout.get("legend") or {}
+    if layout.get("showlegend", True) and legend.get("yref", "paper") == "paper" \
+            and legend.get("y", 1) >= 1:
+        layout["legend"] = {**legend, "orientation": "h", "x": 0, "xanchor": "left",
+                            "yref": "container", "y": 0, "yanchor": "bottom"}
+    for key, axis in layout.items():
+        if not (key.startswith(("xaxis", "yaxis")) and isinstance(axis, dict)):
+            continue
+        title = axis.get("title")
+        if isinstance(title, dict) and isinstance(title.get("text"), str) \
+                and "<br>" not in title["text"] and len(title["text"]) > AXIS_TITLE_CHARS:
+            axis["title"] = {**title, "text": _wrapped(title["text"], AXIS_TITLE_CHARS)}
+    for key, labels in _categories(fig, "x").items():
+        axis = layout.setdefault(key, {})
+        slot = int(PLOT_PX / len(labels) / X_CHAR_PX)
+        words = [w for v in labels for w in v.split()]
+        if "ticktext" in axis or any("<br>" in v for v in labels) or \
+                max(map(len, labels)) <= slot or max(map(len, words)) > slot:
+            continue
+        axis.update(tickmode="array", tickvals=labels, tickangle=0,
+                    ticktext=[_wrapped(v, slot) for v in labels],
+                    tickfont={**axis.get("tickfont", {}), "size": X_TICK_FONT})
+    growth = 1.0
+    margin = layout.get("margin") or {}
+    plot = (layout.get("height") or 0) - margin.get("t", 80) - margin.get("b", 80) - 40
+    for key, labels in _categories(fig, "y").items():
+        axis = layout.setdefault(key, {})
+        if "ticktext" not in axis and not any("<br>" in v for v in labels) \
+                and max(map(len, labels)) > TICK_CHARS:
+            axis.update(tickmode="array", tickvals=labels,
+                        ticktext=[_wrapped(v, TICK_CHARS) for v in labels])
+        if "range" not in axis:  # a full row for the first and last label too
+            ends = [len(labels) - 0.5, -0.5]
+            reverse = axis.pop("autorange", None) == "reversed"
+            axis["range"] = ends if reverse else ends[::-1]
+        shown = axis.get("ticktext", labels)
+        low, high = axis.get("domain", [0, 1])
+        need = len(labels) * (max(map(_lines, shown)) * LINE_PX + ROW_GAP_PX)
+        if plot > 0 and max(map(_lines, shown)) > 1:
+            growth = max(growth, need / (plot * (high - low)))
+    if growth > 1:
+        layout["height"] = round(layout["height"] + plot * (growth - 1))
+    return fig
+
+
 def render(name: str, chart: Chart) -> tuple:
     """Values for ``chart_outputs(name)``."""
     if chart.figure is not None and chart.empty is None:
         body: Any = dcc.Graph(
-            figure=safe_figure(chart.figure),
+            figure=readable_at_any_width(safe_figure(chart.figure)),
             config={"displaylogo": False, "responsive": True,
                     "modeBarButtonsToRemove": ["select2d", "lasso2d"],
                     "toImageButtonOptions": {"filename": chart.filename.removesuffix(".csv")}},
             className="graph",
         )
+        if chart.narrow is not None:
+            body = html.Div(className="has-narrow", children=[
+                body, html.Div(chart.narrow, className="narrow-form")])
     elif chart.empty is None and chart.extra is not None:
         body = None
     else:
@@ -205,14 +307,34 @@ def data_table(columns: list[tuple[str, str]], records: list[dict[str, Any]],
     return html.Table(children, className="table", id=table_id or "")
 
 
-def to_csv(columns: list[tuple[str, str]], records: list[dict[str, Any]]) -> str:
-    """THE CSV writer of every download (chart cards, the ZIP of all charts). RFC 4180 line
-    ends (CRLF), so a cell holding a carriage return or newline is quoted, never split."""
+CSV_DIGITS = 4  # a float keeps 4 decimals, and 4 significant digits when below 1 in size
+
+
+def csv_value(value: Any) -> Any:
+    """A cell as every CSV writes it: a float rounded to ``CSV_DIGITS`` decimals (at least
+    ``CSV_DIGITS`` significant digits, so a p of 0.000123 stays 0.000123), an integer, a
+    string or anything else as it is; None is an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{CSV_DIGITS}g}") if abs(value) < 1 else round(value, CSV_DIGITS)
+    return value
+
+
+def to_csv(columns: list[tuple[str, str]], records: list[dict[str, Any]],
+           header: list[str] | tuple[str, ...] = ()) -> str:
+    """THE CSV writer of every download (chart cards, the ZIP of all charts): first the
+    ``header`` comment lines (``dashboard.downloads.header_lines``: filters, scope, design,
+    date), then the header row and one row per record, each cell through ``csv_value`` and
+    the formula guard. RFC 4180 line ends (CRLF), so a cell holding a carriage return or
+    newline is quoted, never split."""
     buffer = io.StringIO()
+    for line in header:
+        buffer.write(line + "\r\n")  # one cell each (downloads.comment_line), never quoted
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([neutralise(str(lbl)) for _, lbl in columns])
     for r in records:
-        writer.writerow([neutralise("" if r.get(k) is None else r.get(k)) for k, _ in columns])
+        writer.writerow([neutralise(csv_value(r.get(k))) for k, _ in columns])
     return buffer.getvalue()
 
 
@@ -249,11 +371,13 @@ def register_generic_callbacks(app) -> None:
         Output(chart_id(MATCH, "download"), "data"),
         Input(chart_id(MATCH, "csv"), "n_clicks"),
         State(chart_id(MATCH, "data"), "data"),
+        State("state", "data"),
         prevent_initial_call=True,
     )
-    def download_csv(n_clicks, data):
+    def download_csv(n_clicks, data, state):
         if not n_clicks or not data:
             return None
-        content = to_csv([tuple(c) for c in data["columns"]], data["records"])
-        return {"content": content, "filename": data.get("filename") or "attune.csv",
-                "type": "text/csv"}
+        filename = data.get("filename") or "attune.csv"
+        content = to_csv([tuple(c) for c in data["columns"]], data["records"],
+                         header_lines(app.attune, state, filename))
+        return {"content": content, "filename": filename, "type": "text/csv"}

@@ -5,6 +5,11 @@ Every control is reachable with the keyboard: dropdowns are searchable and label
 ``for`` their id), radio groups sit in a fieldset with a legend. A control whose spec hides
 it from the user's role stays in the page (the URL-sync callback names it) but hidden, so it
 is neither seen nor focused.
+
+On a narrow screen (a phone) the panel folds behind one button, "Filters: …", whose line says
+what is applied (filled by the shell's active-filters callback) and which opens and closes the
+controls (``aria-expanded``); on a wide screen the button is hidden and the panel is open
+beside the page. The stylesheet (``assets/attune.css``) decides which, by the screen's width.
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ def _radio(spec: FilterSpec, options: Options) -> html.Fieldset:
 
 
 def _dates(spec: FilterSpec, options: Options) -> html.Div:
+    # The bounds are those of the user's scope (a sponsor's own cohorts: AppContext.
+    # panel_options), so the calendar opens on a month that holds their data.
     first, last = (options.get(k) for k in spec.bounds) if spec.bounds else (None, None)
     return html.Div(className="filter", children=[
         html.Label(spec.label, htmlFor=control_id(spec), id=f"label-{spec.name}"),
@@ -83,14 +90,25 @@ def control(spec: FilterSpec, options: Options, role: str | None = None) -> html
     return built
 
 
+PANEL_CLASS = "filters no-print"
+OPEN_CLASS = "open"  # the folded panel, opened (narrow screens only)
+
+
 def filter_panel(options: Options, role: str | None = None) -> html.Aside:
-    """The panel for a user of ``role`` with these filter choices: one control per spec, in
-    spec order, controls of one row side by side, then the reset link."""
+    """The panel for a user of ``role`` with these filter choices: the fold button (narrow
+    screens), then one control per spec, in spec order, controls of one row side by side,
+    then the reset link."""
     children: list[Any] = [html.H2("Filters", className="filters-title")]
     for row, specs in groupby(FILTER_SPECS, key=lambda s: s.row):
         controls = [control(spec, options, role) for spec in specs]
         children += [html.Div(className="filter-row", children=controls)] if row else controls
     children.append(dcc.Link("Reset all filters", href="?", id="reset-filters",
                              className="reset"))
-    return html.Aside(className="filters no-print", id="filters",
-                      **{"aria-label": "Filters"}, children=children)
+    toggle = html.Button(
+        id="filters-toggle", type="button", n_clicks=0, className="filters-toggle",
+        **{"aria-expanded": "false", "aria-controls": "filters-body"},
+        children=[html.Span("Filters", className="filters-toggle-name"),
+                  html.Span(id="filters-summary", className="filters-summary")])
+    return html.Aside(className=PANEL_CLASS, id="filters", **{"aria-label": "Filters"},
+                      children=[toggle, html.Div(id="filters-body", className="filters-body",
+                                                 children=children)])

@@ -53,15 +53,10 @@ SHORT_WAVE = {"pre": "pre", "post": "post", "followup_3m": "3 m", "followup_6m":
 DIMENSION_LABELS = {"audience": "Audience", "format": "Format", "delivery": "Delivery",
                     "sponsor": "Sponsor", "program": "Programme", "supervision": "Supervision",
                     "cohort_quarter": "Cohort start quarter", "wave_to": "Wave"}
-# What a hidden figure says: never why it is hidden (a small group, or one that would give a
-# small group away), which would itself tell something (docs/security.md).
-SUPPRESSED_TEXT = "not shown"
-# What a single-group pre/post design can and cannot show: said once, on every page (screen,
-# sponsor view and print) that shows change (``components.design_note``).
-DESIGN_STATEMENT = (
-    "Before-and-after change in the same people; without a comparison group it cannot show "
-    "what caused the change."
-)
+# What a hidden figure says ("not shown", never why) and what a single-group pre/post design
+# can and cannot show (said on every page that shows change, ``components.design_note``):
+# declared Dash-free in ``warehouse.plain_words``, so the outcomes reports say the same.
+from warehouse.plain_words import DESIGN_STATEMENT, SUPPRESSED_TEXT  # noqa: E402,F401
 
 
 def colour_for(dimension: str, value: Any) -> str:

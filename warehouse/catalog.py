@@ -8,7 +8,7 @@ from typing import Any
 
 from schemas.contract import ARMS, AUDIENCES, DELIVERIES, FORMATS
 from warehouse.connection import Database, Query, as_database, cached_query
-from warehouse.filters import Filters, where_clause
+from warehouse.filters import FILTER_COLUMNS, Filters, where_clause
 from warehouse.numbers import clean
 
 SQL_FILTER_OPTIONS = """
@@ -16,6 +16,9 @@ SELECT DISTINCT program_id, program_name, format, delivery, sponsor_id, arm
 FROM memory.cohort_dim ORDER BY program_id
 """
 SQL_DATE_RANGE = "SELECT min(cohort_start), max(cohort_start) FROM memory.cohort_dim"
+SQL_COHORT_DATES = """
+SELECT min(d.cohort_start), max(d.cohort_start) FROM memory.cohort_dim AS d WHERE {where}
+"""
 SQL_COHORT_COUNT = """
 SELECT count(DISTINCT c.cidx) FROM memory.people_cube AS c JOIN memory.cohort_dim AS d
 USING (cidx) WHERE {where}
@@ -80,3 +83,21 @@ def cohort_count(db: Database | Path | str, filters: Filters | None = None) -> i
         return int(q.fetch(SQL_COHORT_COUNT.format(where=where), params)[0][0])
 
     return cached_query(db, "cohort_count", (), compute, filters=filters)
+
+
+# Filters that do not narrow the cohorts themselves (they name the summary row, c), and the
+# date range itself: left out of the date range a scope offers.
+NOT_COHORT_DATES = tuple(name for name, predicate in FILTER_COLUMNS.items()
+                         if not predicate.startswith("d.") or "cohort_start" in predicate)
+
+
+def cohort_dates(db: Database | Path | str, filters: Filters) -> tuple[Any, Any]:
+    """The first and last cohort start among the cohorts of ``filters``' scope (a sponsor's
+    own cohorts): where a date picker opens, rather than on every sponsor's range."""
+
+    def compute(q: Query) -> tuple[Any, Any]:
+        where, params = where_clause(q.filters, skip=NOT_COHORT_DATES)
+        first, last = q.fetch(SQL_COHORT_DATES.format(where=where), params)[0]
+        return first, last
+
+    return cached_query(db, "cohort_dates", (), compute, filters=filters)

@@ -3,7 +3,9 @@ API tokens of `attune tokens add | list | revoke`.
 
 The accounts store (``accounts.store``) is imported when a command runs, so that starting the
 command line does not load Argon2 or SQLite for commands that never need them. Every change
-is written to the accounts file's audit log by the store itself.
+is written to the accounts file's audit log by the store itself. The store is the one
+``attune serve`` uses: ``--auth-db FILE`` when given, else PostgreSQL when
+``$ATTUNE_ACCOUNTS_URL`` is set, else ``$ATTUNE_AUTH_DB`` or the default file.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ AuthOption = Annotated[
     Path | None,
     typer.Option(
         "--auth-db",
-        help="Accounts file. Default: $ATTUNE_AUTH_DB, else attune-auth.sqlite in the "
-        "per-user data directory ($XDG_DATA_HOME/attune, else ~/.local/share/attune).",
+        help="Accounts file (SQLite). Default: PostgreSQL at $ATTUNE_ACCOUNTS_URL when set, "
+        "else $ATTUNE_AUTH_DB, else attune-auth.sqlite in the per-user data directory "
+        "($XDG_DATA_HOME/attune, else ~/.local/share/attune).",
         show_default=False,
     ),
 ]
@@ -55,9 +58,14 @@ PasswordStdinOption = Annotated[
 
 
 def _store(auth_db: Path | None):
-    from accounts.store import AuthStore  # lazy: only the account commands need it
+    """The accounts store of ``attune serve`` (see the module docstring); an unreachable
+    PostgreSQL server is a usage error that names it (never its password)."""
+    from accounts.store import AccountsUnavailable, AuthStore  # lazy: only these commands
 
-    return AuthStore(auth_db)
+    try:
+        return AuthStore(auth_db)
+    except AccountsUnavailable as error:
+        raise fail(str(error)) from None
 
 
 def _new_password(password_stdin: bool) -> str:
@@ -120,12 +128,13 @@ def check_sponsor(sponsor: str, db: Path | None, later: str = LATER_SPONSOR) -> 
     if not database.exists():
         raise fail(f"no database at {database} to check sponsor {sponsor!r} against; give --db"
                    f"{', ' + later if later else ''}")
+    from accounts.shares import unknown_sponsor  # the wording the share button uses too
+
     with duckdb.connect(str(database), read_only=True) as con:
         known = [row[0] for row in con.execute(SQL_SPONSORS).fetchall()]
-    if sponsor not in known:
-        listed = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
-        raise fail(f"sponsor {sponsor!r} has no cohorts in {database} (sponsors there: "
-                   f"{listed or 'none'}); check the id{', ' + later if later else ''}")
+    problem = unknown_sponsor(sponsor, known, str(database))
+    if problem:
+        raise fail(f"{problem}{', ' + later if later else ''}")
 
 
 @users_app.command("list")

@@ -72,16 +72,15 @@ def share(
         console.print(ctx.get_help())
         raise fail("give --sponsor ID to make a link, or a command: list, revoke")
     from accounts.records import AccountError
-    from accounts.shares import parse_lifetime
+    from accounts.shares import make_share, parse_lifetime
 
     try:
-        lifetime = parse_lifetime(expires)
+        parse_lifetime(expires)  # a bad expiry is refused before the database is read
     except AccountError as error:
         raise fail(str(error)) from None
     check_sponsor(sponsor, db, later="")  # a link to a sponsor without data shows nothing
-    store = _store(auth_db)
-    expires_at = store.now() + lifetime
-    link_id, token = store.add_share(sponsor, expires_at, scale or (), _maker())
+    link_id, token, expires_at = make_share(_store(auth_db), sponsor, expires, scale or (),
+                                            _maker())
     scope = f" (scales {', '.join(scale)})" if scale else ""
     console.print(f"Created share link {link_id} to sponsor {sponsor}'s published view"
                   f"{scope}, until {expires_at.isoformat(timespec='minutes')} UTC. Revoke it "

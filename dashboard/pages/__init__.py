@@ -1,9 +1,10 @@
 """The pages, in navigation order. Each module has KEY, PATH, NAME, ``layout(app_ctx)`` and
 ``CHARTS`` (its ``dashboard.pages.charts.ChartSpec`` list: the cards of its layout and their
 callbacks; empty for a page without charts), and may have ``ROLES`` (the roles that may see
-it; default: every role), ``register(app, app_ctx)`` (callbacks of its own besides the
-charts') and ``validation_layout(app_ctx)`` (its components without data, when its layout
-needs the database; default: the layout)."""
+it; default: every role), ``FILTERS = False`` (the filters do not apply to it: the frame
+shows no filter panel there; see ``uses_filters``), ``register(app, app_ctx)`` (callbacks of
+its own besides the charts') and ``validation_layout(app_ctx)`` (its components without data,
+when its layout needs the database; default: the layout)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,14 @@ from dashboard.pages import (
 )
 from dashboard.pages.charts import register_charts, safe_build
 
-__all__ = ["PAGES", "register_pages", "safe_build", "validation_layouts"]
+__all__ = ["PAGES", "register_pages", "safe_build", "uses_filters", "validation_layouts"]
 
 PAGES = [overview, explorer, trends, attrition, comparisons, evidence, quality, methods, console]
+
+
+def uses_filters(page) -> bool:
+    """Whether the filter panel applies to ``page`` (its ``FILTERS``, default True)."""
+    return getattr(page, "FILTERS", True)
 
 
 def register_pages(app, app_ctx, pages) -> None:

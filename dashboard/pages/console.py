@@ -21,6 +21,7 @@ from dashboard.console_process import QUEUE_LENGTH, QUEUE_WAIT_S
 from dashboard.console_rules import ROW_GENERATORS
 
 KEY, PATH, NAME = "console", "/console", "SQL console"
+FILTERS = False  # no filter applies here: the frame shows no panel
 ROLES = ("researcher", "admin")
 MSG_ROLE = "the SQL console is for " + " and ".join(f"{role}s" for role in ROLES)
 CHARTS = ()  # a query and its result, no charts
@@ -56,8 +57,11 @@ def layout(app_ctx) -> html.Div:
             dcc.Textarea(id="console-sql", value=EXAMPLE, spellCheck="false",
                          title="SQL query (one statement)",
                          style={"width": "100%", "height": "10em", "fontFamily": "monospace"}),
-            html.Button("Run query", id="console-run", n_clicks=0, type="button",
-                        className="button"),
+            html.Div(className="console-actions", children=[
+                html.Button("Run query", id="console-run", n_clicks=0, type="button",
+                            className="btn"),
+                html.Span(id="console-status", className="console-status", role="status"),
+            ]),
         ]),
         html.Div(id="console-alert", role="alert", **{"aria-live": "assertive"}),
         dcc.Loading(html.Div(id="console-result", **{"aria-live": "polite"})),
@@ -71,7 +75,7 @@ def result_view(result) -> tuple[list, list]:
     summary = f"{len(result.rows):,} row(s) in {result.seconds:.2f} s" + cut_words(result)
     if not result.columns:
         return [], [html.P(summary)]
-    table = html.Table(className="data-table", **{"data-testid": "console-table"}, children=[
+    table = html.Table(className="table", **{"data-testid": "console-table"}, children=[
         html.Caption(summary),
         html.Thead(html.Tr([html.Th(str(col), scope="col") for col in result.columns])),
         html.Tbody([
@@ -114,6 +118,13 @@ def run_for_request(app_ctx, sql: str):
                              sees_quarantine=access.sees_quarantined_rows())
 
 
+# While a query runs: the last answer (or error) is hidden, the button waits, a status says so.
+RUNNING = [(Output("console-alert", "hidden"), True, False),
+           (Output("console-result", "hidden"), True, False),
+           (Output("console-run", "disabled"), True, False),
+           (Output("console-status", "children"), "Running the query…", "")]
+
+
 def register(app, app_ctx) -> None:
     @app.callback(
         Output("console-alert", "children"),
@@ -121,6 +132,7 @@ def register(app, app_ctx) -> None:
         Input("console-run", "n_clicks"),
         State("console-sql", "value"),
         prevent_initial_call=True,
+        running=RUNNING,
     )
     def run_query(n_clicks, sql):
         if not n_clicks:

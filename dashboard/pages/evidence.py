@@ -490,6 +490,9 @@ def build_gap(app_ctx, state) -> Chart:
     fig.update_yaxes(type="category", categoryorder="array",
                      categoryarray=[ylab[a] for a in audiences], autorange="reversed")
     figure_layout(fig, height=520)
+    # The domains label the top axis, so the legend goes below the plot, clear of them.
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.04, "x": 0},
+                      margin={"b": 90})
     return Chart(title=title,
                  subtitle=f"{len(rows)} filled cells; {len(gaps)} gaps (no cohorts with at "
                           f"least {m} matched pairs and no studies)",

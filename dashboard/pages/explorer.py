@@ -154,6 +154,16 @@ def build_dumbbell(app_ctx, state) -> Chart:
                  filename=filename)
 
 
+def _cell_list(audiences: list[str], formats: list[str], text: list[list[str]]) -> html.Ul:
+    """The heatmap's narrow form (a phone): one entry per audience, its formats beneath with
+    the cell's text (g, interval, n; or why nothing is shown), in the heatmap's order."""
+    return html.Ul(className="cell-list", **{"data-testid": "heatmap-list"}, children=[
+        html.Li([html.Strong(label("audience", a)), html.Ul([
+            html.Li(f"{label('format', f)}: {text[i][j].replace('<br>', ', ')}")
+            for j, f in enumerate(formats)])])
+        for i, a in enumerate(audiences)])
+
+
 def build_heatmap(app_ctx, state) -> Chart:
     wf, wt, scale, rows = _groups(app_ctx, state)
     m = app_ctx.min_cell
@@ -221,7 +231,7 @@ def build_heatmap(app_ctx, state) -> Chart:
     notes = [f"{n_sup} cell(s) suppressed: {common.hidden_reason(m)}."] if n_sup else []
     return Chart(title=title,
                  subtitle=f"n = {n:,} matched pairs in the cells shown; positive g = improvement",
-                 figure=fig, records=_records(rows),
+                 figure=fig, narrow=_cell_list(audiences, formats, text), records=_records(rows),
                      columns=_columns(app_ctx, state, rows), notes=notes,
                  filename=filename)
 

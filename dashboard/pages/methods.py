@@ -4,6 +4,8 @@ and every chart's numbers for download."""
 from __future__ import annotations
 
 import io
+import logging
+import re
 import zipfile
 from importlib import resources
 from pathlib import Path
@@ -13,16 +15,36 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import access
 from dashboard.components import data_table, to_csv
-from dashboard.pages.charts import safe_build
+from dashboard.downloads import header_lines
+from dashboard.pages.charts import DATABASE_UNAVAILABLE, safe_build
 from stats.tiers import TIER_RULES
 from warehouse.catalog import scales
 from warehouse.cell_key import NOISE_SENTENCE, published_scale
 from warehouse.dictionary import data_dictionary
 
 KEY, PATH, NAME = "methods", "/methods", "Data and methods"
+FILTERS = False  # no filter applies here: the frame shows no panel
 CHARTS = ()  # no charts of its own: it downloads every other page's
 # Shipped inside the stats package (package data), so an installed wheel has it too.
 METHODS_MD = resources.files("stats").joinpath("METHODS.md")
+log = logging.getLogger("attune.methods")
+
+# Rendering the methods text: HTML comments (the generated tables' markers) are dropped, and a
+# bracket pair not followed by "(" is escaped, so an interval such as [0.195, 0.840] reads as
+# text instead of an empty reference link; code spans and blocks are left as written.
+HTML_COMMENT = re.compile(r"<!--.*?-->\n?", re.S)
+CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
+BRACKETS = re.compile(r"\[([^\[\]\n]*)\](?!\()")
+# What the sponsor's copy leaves out (researcher material): the opening paragraph on the code
+# and its tests, the section of reference values the tests reproduce (their fixture files),
+# and every parenthesis naming a source file, e.g. " (`stats/paired.py`)".
+_PATH_SPAN = r"`[^`]*(?:/|\.py\b|\.sql\b|\.R\b)[^`]*`"
+_IN_PARENS = r"(?:[^()`]|`[^`]*`)*"
+SOURCE_REFERENCE = re.compile(rf" ?\({_IN_PARENS}{_PATH_SPAN}{_IN_PARENS}\)")
+CODE_INTRO = re.compile(r"\A(# [^\n]*\n\n)(?:[^\n]+\n)+")
+TESTS_SECTION = re.compile(r"^## Reference values reproduced by the tests\n.*?(?=^## |\Z)",
+                           re.S | re.M)
+SPONSOR_INTRO = "How each statistic on these pages is computed, with its published source.\n"
 
 EXAMPLE_SQL = """-- Open the file read-only:  duckdb -readonly ~/.local/share/attune/attune.duckdb
 -- Mean change pre -> post of the people trained per scale and format (matched pairs),
@@ -52,14 +74,15 @@ def layout(app_ctx) -> html.Div:
         scale_rows = scales(app_ctx.db)
         if sponsor:  # drawn from every sponsor's cohorts: published only as rounded figures
             scale_rows = [published_scale(row) for row in scale_rows]
-    except Exception as error:  # noqa: BLE001 - shown to the user, page still renders
+    except Exception:  # noqa: BLE001 - the page still renders; its text names the file
+        log.exception("the methods page could not read the database")
         dictionary, scale_rows = [], []
-        problem = html.P(f"The database could not be read: {error}", role="alert")
+        problem = html.P(DATABASE_UNAVAILABLE, role="alert")
     else:
         problem = None
-    methods = (METHODS_MD.read_text(encoding="utf-8") if METHODS_MD.is_file() else
-               "_stats/METHODS.md is not written yet; each chart's methods note says how its "
-               "numbers are computed, and every formula cites its source in stats/._")
+    methods = methods_markdown(METHODS_MD.read_text(encoding="utf-8") if METHODS_MD.is_file()
+                               else "_The methods text is not written yet; each chart's "
+                               "methods note says how its numbers are computed._", sponsor)
     return html.Div(className="page", children=[
         html.H1("Data and methods"),
         problem,
@@ -105,11 +128,26 @@ def layout(app_ctx) -> html.Div:
     ])
 
 
+def methods_markdown(text: str, sponsor: bool = False) -> str:
+    """The methods text as the page renders it (see ``HTML_COMMENT`` and ``BRACKETS``); for a
+    sponsor (and a share link's visitor) without the researcher material."""
+    text = HTML_COMMENT.sub("", text)
+    if sponsor:
+        text = CODE_INTRO.sub(lambda m: m.group(1) + SPONSOR_INTRO, text, count=1)
+        text = SOURCE_REFERENCE.sub("", TESTS_SECTION.sub("", text))
+    return "".join(part if CODE.fullmatch(part) else BRACKETS.sub(r"\\[\1\\]", part)
+                   for part in CODE.split(text))
+
+
 def _download_card(app_ctx) -> html.Section:
     return html.Section(className="card", children=[
         html.H2("Download the numbers behind every chart"),
         html.P("One CSV per chart, for the filters now selected, in a ZIP file. Groups "
                f"with fewer than {app_ctx.min_cell} people are suppressed as on screen."),
+        html.P("Every CSV (here and under each chart) begins with a few lines starting with "
+               "#: the filters, whose figures they are, the design and the date it was made. "
+               "A spreadsheet shows them above the table; pandas skips them with "
+               "read_csv(path, comment=\"#\"). Numbers keep 4 decimals."),
         html.Button("Download all chart data (ZIP)", id="methods-zip-btn", n_clicks=0,
                     className="btn", type="button"),
         dcc.Download(id="methods-zip"),
@@ -122,9 +160,10 @@ def validation_layout(app_ctx) -> html.Div:
     return html.Div(className="page", children=[_download_card(app_ctx)])
 
 
-def all_chart_data(app_ctx, state) -> bytes:
+def all_chart_data(app_ctx, state, made=None) -> bytes:
     """A ZIP of every chart's CSV for this state: each chart built as its card builds it
-    (``safe_build``: same builder, same scope), so the ZIP holds what the cards show."""
+    (``safe_build``: same builder, same scope) and written as its card writes it (the same
+    comment lines on top: ``downloads.header_lines``), so the ZIP holds what the cards show."""
     from dashboard.pages import PAGES  # not at the top: dashboard.pages imports this module
 
     buffer = io.BytesIO()
@@ -134,7 +173,8 @@ def all_chart_data(app_ctx, state) -> bytes:
                 chart = safe_build(page, spec, app_ctx, state)
                 if chart.columns:
                     filename = f"{spec.id}--{Path(chart.filename).name}"
-                    archive.writestr(filename, to_csv(chart.columns, chart.records))
+                    header = header_lines(app_ctx, state, Path(chart.filename).name, made)
+                    archive.writestr(filename, to_csv(chart.columns, chart.records, header))
     return buffer.getvalue()
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dash import html
 
+from dashboard import access
 from dashboard.components import Chart, with_design_note
 from dashboard.figures import Figure, Scatter
 from dashboard.pages import common
 from dashboard.pages.charts import ChartSpec, page_layout
+from dashboard.report_download import download_links
 from dashboard.style import (
     OKABE_ITO,
     SUPPRESSED_TEXT,
@@ -20,19 +22,24 @@ from dashboard.style import (
 from warehouse.catalog import cohort_count
 from warehouse.followup import people
 from warehouse.outcomes import change_family, group_change
+from warehouse.plain_words import change_sentence
 
 KEY, PATH, NAME = "overview", "/", "Outcomes"
 
 
 def layout(app_ctx) -> html.Div:
-    return page_layout(
+    page = page_layout(
         "Outcomes",
         with_design_note(
             "Scores before and after training in the cohorts matching the filters. Every "
             "number compares the same people at both surveys (matched pairs)."), CHARTS)
+    page.children.insert(2, download_links(app_ctx))  # after the lead: the outcomes report
+    return page
 
 
 def _sentence(row: dict, scale: dict, wf: str, wt: str) -> str:
+    if access.is_sponsor():  # plain words for sponsors (warehouse.plain_words); evaluators: g
+        return change_sentence(row, scale, wf, wt)
     raw = (row["mean_to"] or 0) - (row["mean_from"] or 0)
     verb = "rose" if raw > 0 else "fell" if raw < 0 else "did not change"
     better = row["mean_change"] is not None and row["mean_change"] > 0

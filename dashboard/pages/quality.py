@@ -8,7 +8,8 @@ from dashboard import access
 from dashboard.components import Chart, data_table
 from dashboard.figures import Bar, Figure, Heatmap, Scatter
 from dashboard.pages.charts import ChartSpec, page_layout
-from dashboard.style import OKABE_ITO, SHORT_WAVE, figure_layout, label
+from dashboard.style import GREY, OKABE_ITO, SHORT_WAVE, figure_layout, label
+from schemas.contract import WAVE_ORDER
 from warehouse.quality import (
     ingest_runs,
     item_missingness,
@@ -20,6 +21,9 @@ from warehouse.quality import (
 )
 
 KEY, PATH, NAME = "quality", "/quality", "Data quality"
+NOT_ASKED_COLOUR = GREY  # the missingness map's cells of a scale not asked at that wave
+NOT_ASKED_WORDS = "grey = scale not asked at that wave"
+FILTERS = False  # no filter applies here: the frame shows no panel
 # The whole database (every sponsor's rows) and the quarantine: not for sponsors.
 ROLES = ("admin", "evaluator", "researcher")
 
@@ -29,6 +33,11 @@ def layout(app_ctx) -> html.Div:
         "Data quality",
         "What was loaded, what was set aside and why, and how complete and consistent the "
         "answers are. This page covers the whole database (filters do not apply).", CHARTS)
+
+
+def in_wave_order(waves) -> list[str]:
+    """The distinct waves, in the contract's order (pre, post, then the follow-ups)."""
+    return sorted(set(waves), key=lambda w: (WAVE_ORDER.get(w, len(WAVE_ORDER)), w))
 
 
 def build_runs(app_ctx, state) -> Chart:
@@ -103,14 +112,21 @@ def build_missing(app_ctx, state) -> Chart:
         return Chart(title=title, empty="No responses loaded yet.", columns=columns,
                      filename="item-missingness.csv")
     items = list(dict.fromkeys(r["item_id"] for r in rows))
-    waves = list(dict.fromkeys(r["wave"] for r in rows))
+    waves = in_wave_order(r["wave"] for r in rows)
     cell = {(r["item_id"], r["wave"]): r["pct_missing"] for r in rows}
     z = [[cell.get((i, w)) for w in waves] for i in items]
+    x = [SHORT_WAVE.get(w, w) for w in waves]
     fig = Figure(Heatmap(
-        z=z, y=items, x=[SHORT_WAVE.get(w, w) for w in waves],
-        colorscale=[[0, "#f7fbff"], [1, OKABE_ITO["vermillion"]]], zmin=0,
+        z=z, y=items, x=x, colorscale=[[0, "#f7fbff"], [1, OKABE_ITO["vermillion"]]], zmin=0,
         colorbar={"title": {"text": "% blank"}, "thickness": 12}, xgap=1, ygap=1,
         hovertemplate="%{y} at %{x}: %{z:.1f}% blank<extra></extra>",
+    ))
+    # The cells of a scale not asked at a wave, drawn in NOT_ASKED_COLOUR (a mid grey: apart
+    # from the white-to-vermillion scale by lightness, so also without colour vision).
+    fig.add_trace(Heatmap(
+        z=[[1 if v is None else None for v in row] for row in z], y=items, x=x,
+        colorscale=[[0, NOT_ASKED_COLOUR], [1, NOT_ASKED_COLOUR]], showscale=False,
+        xgap=1, ygap=1, hovertemplate="%{y} at %{x}: scale not asked<extra></extra>",
     ))
     figure_layout(fig, height=120 + 15 * len(items), legend=False)
     # Fixed margins: automargin with many category ticks made Plotly relayout for seconds.
@@ -119,7 +135,7 @@ def build_missing(app_ctx, state) -> Chart:
                      tickfont={"size": 10})
     fig.update_layout(margin={"l": 80, "r": 20, "t": 40, "b": 20})
     n = max(r["responses"] for r in rows)
-    return Chart(title=title, subtitle=f"Up to {n:,} responses per wave; grey = scale not asked",
+    return Chart(title=title, subtitle=f"Up to {n:,} responses per wave; {NOT_ASKED_WORDS}",
                  figure=fig, records=rows, columns=columns, filename="item-missingness.csv")
 
 
@@ -163,14 +179,15 @@ def build_alpha(app_ctx, state) -> Chart:
         return Chart(title=title, empty=f"Too few complete responses to show: fewer than {m}.",
                      records=rows, columns=columns, filename="reliability.csv")
     fig = Figure()
-    waves = list(dict.fromkeys(r["wave"] for r in shown))
+    waves = in_wave_order(r["wave"] for r in shown)  # the legend: pre, post, follow-ups
     palette = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "reddish_purple",
                                       "vermillion")]
     for i, w in enumerate(waves):
         part = [r for r in shown if r["wave"] == w]
         fig.add_trace(Scatter(
             x=[r["alpha"] for r in part], y=[r["scale_id"] for r in part], mode="markers",
-            name=label("wave", w), marker={"size": 10, "color": palette[i % len(palette)]},
+            orientation="h", name=label("wave", w),
+            marker={"size": 10, "color": palette[i % len(palette)]},
             error_x={"type": "data", "symmetric": False,
                      "array": [r["ci_high"] - r["alpha"] for r in part],
                      "arrayminus": [r["alpha"] - r["ci_low"] for r in part]},
@@ -178,10 +195,13 @@ def build_alpha(app_ctx, state) -> Chart:
             hovertemplate="%{customdata[0]} · " + label("wave", w) +
                           ": alpha %{x:.2f}, n = %{customdata[1]:,}<extra></extra>",
         ))
-    fig.add_vline(x=0.7, line_dash="dash", line_color="#777")
+    # The 0.7 line behind the points (a shape is drawn above the traces by default), and each
+    # wave's point beside the others on its scale's row rather than on top of them.
+    fig.add_vline(x=0.7, line_dash="dash", line_color="#777", layer="below")
     fig.update_xaxes(title="Cronbach's alpha")
     fig.update_yaxes(type="category", title="Scale")
     figure_layout(fig, height=380)
+    fig.update_layout(scattermode="group", scattergap=0.5)
     return Chart(title=title, subtitle=f"{len(shown)} scale × wave combinations",
                  figure=fig, records=rows, columns=columns, filename="reliability.csv")
 

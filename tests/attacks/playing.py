@@ -148,8 +148,9 @@ class Viewer:
         archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(data["content"])))
         out = {}
         for name in archive.namelist():
-            text = archive.read(name).decode("utf-8")
-            out[name.split("--")[0]] = list(csv.DictReader(io.StringIO(text)))
+            lines = archive.read(name).decode("utf-8").splitlines(keepends=True)
+            table = [line for line in lines if not line.startswith("#")]  # its header lines
+            out[name.split("--")[0]] = list(csv.DictReader(table))
         return out
 
     def zip_text(self, state: dict[str, Any]) -> str:

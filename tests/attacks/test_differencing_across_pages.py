@@ -22,7 +22,10 @@ from tests.attacks.attack_data import OWN, PROGRAMS, SCALE, SCALES, AttackData, 
 from tests.attacks.playing import Viewer, dashboard_state, sides
 from tests.attacks.solving import COUNT_MOVES, Published, count_range, determined, estimate
 
-EXACT = 1e-6
+# How near a reconstruction from exact figures comes, given that every CSV rounds a float to 4
+# decimals (dashboard.components.CSV_DIGITS): the evaluator's control below comes within about
+# 6e-5; a published mean, rounded and perturbed, stays well away (about 3e-3 at the least seen).
+EXACT = 2e-4
 ALL = "All matching cohorts"
 STATED_COUNT = re.compile(r"\bhas (\d+)\b")  # how the tier reasons state a count
 
@@ -137,7 +140,7 @@ def test_headline_minus_heatmap_cells_never_gives_the_hidden_cells_exact_mean(
     assert not exactly, f"hidden groups' mean change recovered exactly: {exactly}"
     control = {k: e for d in exact for k, e in _mean_errors(d, attack).items()}
     assert control.keys() == found.keys()
-    assert all(abs(e) < 1e-9 for e in control.values()), control
+    assert all(abs(e) < EXACT for e in control.values()), control
 
 
 def test_tables_of_one_download_do_not_pin_a_hidden_count(published, exact, attack, sponsor):

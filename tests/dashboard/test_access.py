@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from accounts.store import AuthStore, LoginLimits
 from attune.cli import app as cli
 from dashboard.app import create_app
+from dashboard.components import csv_value
 from warehouse.filters import DATA_FILTERS, DATE_RANGE, MULTI, Filters, FilterSpec
 from warehouse.outcomes import group_change
 
@@ -192,9 +193,9 @@ def _zip_files(client, state) -> dict[str, str]:
 
 
 def _b_cells(app) -> tuple[list[str], list[str]]:
-    """B's numbers as the CSVs write them: B's own (its n as a cell, its means at full
-    precision) and those of everyone together (the total n, the mean before)."""
-    numbers = _b_numbers(app)
+    """B's numbers as the CSVs write them: B's own (its n as a cell, its means rounded as
+    every CSV rounds them) and those of everyone together (the total n, the mean before)."""
+    numbers = [str(csv_value(json.loads(n))) for n in _b_numbers(app)[:4]]
     return [f",{B_N},", *numbers[:3]], [f",{A_N + B_N},", numbers[3]]
 
 
@@ -204,8 +205,9 @@ def test_sponsor_a_zip_download_holds_only_a(setup):
     b_cells = [cell for cells in _b_cells(app) for cell in cells]
     own = _zip_files(client, _state())
     assert own and not any(n.startswith("quality-") for n in own)  # page not for sponsors
-    pairs = int(own["overview-headline--overview-headline-pre-post.csv"].splitlines()[1]
-                .split(",")[2])
+    table = [line for line in own["overview-headline--overview-headline-pre-post.csv"]
+             .splitlines() if not line.startswith("# ")]  # the comment lines on top
+    pairs = int(table[1].split(",")[2])
     assert abs(pairs - A_N) <= 2  # A's published count: within a count's perturbation
     for attack, state in ATTACKS.items():
         got = _zip_files(client, state)
@@ -262,14 +264,15 @@ def test_csv_download_callback_only_echoes_what_was_sent(setup):
         "inputs": [{"id": {"chart": "x", "type": "chart-csv"}, "property": "n_clicks",
                     "value": 1}],
         "state": [{"id": {"chart": "x", "type": "chart-data"}, "property": "data",
-                   "value": data}],
+                   "value": data}, {"id": "state", "property": "data", "value": _state()}],
         "changedPropIds": ['{"chart":"x","type":"chart-csv"}.n_clicks'],
     }
     got = client.post("/_dash-update-component", json=body)
     assert got.status_code == 200, got.get_data(as_text=True)
     content = got.get_json()["response"]
     content = next(iter(content.values()))["data"]["content"]
-    assert content == "A\r\n'=HYPERLINK(1)\r\n-2\r\n"
+    assert content.startswith("# Attune chart data: x.csv\r\n")
+    assert content.endswith("\r\nA\r\n'=HYPERLINK(1)\r\n-2\r\n")
 
 
 def test_unauthenticated_requests_are_refused(setup):

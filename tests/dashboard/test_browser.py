@@ -147,7 +147,9 @@ def test_table_toggle_and_csv_download(live_app, watched):
     with page.expect_download() as info:
         card.get_by_role("button", name="Download CSV").click()
     download = info.value
-    text = open(download.path(), encoding="utf-8").read().strip().splitlines()
+    lines = open(download.path(), encoding="utf-8").read().strip().splitlines()
+    text = [line for line in lines if not line.startswith("#")]  # below its header lines
+    assert lines[0].startswith("# Attune chart data")
     assert text[0].split(",")[:2] == headers[:2]
     assert len(text) - 1 == n_rows
     assert download.suggested_filename.endswith(".csv")

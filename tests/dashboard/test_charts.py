@@ -4,6 +4,7 @@ traceback and shown only as a generic failure."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
@@ -111,7 +112,7 @@ def test_chart_ids_repeated_or_outside_the_page_key_are_refused():
 
 @pytest.mark.parametrize("page", [p for p in PAGES if p.CHARTS], ids=lambda p: p.KEY)
 def test_each_spec_gives_its_card_in_order_with_its_title_and_methods(page):
-    cards = [c for c in page.layout(SimpleNamespace(min_cell=11))._traverse()
+    cards = [c for c in page.layout(_context())._traverse()
              if getattr(c, "className", None) == "card chart-card"]
     assert [c.id for c in cards] == [f"card-{spec.id}" for spec in page.CHARTS]
     for card, spec in zip(cards, page.CHARTS, strict=True):
@@ -185,17 +186,20 @@ def _card_data(app, spec: ChartSpec, state: dict) -> dict:
 def test_zip_download_holds_every_chart_as_its_card_would_download_it(tiny_db):
     from dashboard.app import create_app
     from dashboard.components import to_csv
+    from dashboard.downloads import header_lines
     from dashboard.pages.methods import all_chart_data
 
     app = create_app(tiny_db, login_required=False)
     state = url_state.defaults(app.attune.options())
+    made = dt.date(2026, 1, 2)
     expected = {}
     for page in PAGES:
         for spec in page.CHARTS:
             data = _card_data(app, spec, state)
             if data["columns"]:
                 expected[f"{spec.id}--{data['filename']}"] = to_csv(
-                    [tuple(c) for c in data["columns"]], data["records"])
-    archive = zipfile.ZipFile(io.BytesIO(all_chart_data(app.attune, state)))
+                    [tuple(c) for c in data["columns"]], data["records"],
+                    header_lines(app.attune, state, data["filename"], made))
+    archive = zipfile.ZipFile(io.BytesIO(all_chart_data(app.attune, state, made)))
     assert {name: archive.read(name).decode() for name in archive.namelist()} == expected
     assert len(expected) >= 15 and any(n.startswith("quality-") for n in expected)
