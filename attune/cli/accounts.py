@@ -91,11 +91,11 @@ def users_add(
     sponsor: Annotated[
         str | None,
         typer.Option(help="For the sponsor role: the sponsor_id whose cohorts they see. It "
-                     "must have cohorts in --db, unless --new-sponsor."),
+                     "must have cohorts in --db, unless --force."),
     ] = None,
     new_sponsor: Annotated[
         bool,
-        typer.Option("--new-sponsor",
+        typer.Option("--force", "--new-sponsor",
                      help="Accept a sponsor_id with no cohorts in the database yet (their data "
                      "is still to be loaded); their pages stay empty until it is."),
     ] = False,
@@ -105,8 +105,11 @@ def users_add(
 ) -> None:
     from accounts.store import AccountError
 
-    if role == "sponsor" and sponsor and not new_sponsor:
-        check_sponsor(sponsor, db)
+    forced = None
+    if role == "sponsor" and sponsor:
+        forced = sponsor_problem(sponsor, db)
+        if forced and not new_sponsor:
+            check_sponsor(sponsor, db)
     password = _new_password(password_stdin)
     try:
         user = _store(auth_db).add_user(name, role, password, sponsor)
@@ -114,25 +117,33 @@ def users_add(
         raise fail(str(error)) from None
     scope = f" for sponsor {user.sponsor_id}" if user.sponsor_id else ""
     console.print(f"Created {user.role} account {user.name!r}{scope}.")
+    if forced and new_sponsor:
+        console.print(f"Note (--force): {forced}. Their pages stay empty until cohorts of "
+                      f"{user.sponsor_id} are loaded.")
 
 
-LATER_SPONSOR = "or give --new-sponsor to add it before its data is loaded"
+LATER_SPONSOR = "or give --force to add it before its data is loaded"
 
 
-def check_sponsor(sponsor: str, db: Path | None, later: str = LATER_SPONSOR) -> None:
-    """Refuse a sponsor_id without cohorts in the database: a typo would give an account (or
-    a link) whose every page is empty. ``later`` says what else the user may do."""
+def sponsor_problem(sponsor: str, db: Path | None) -> str | None:
+    """Why ``sponsor`` cannot be checked or has no cohorts in the database (None when it has):
+    a typo would give an account (or a link) whose every page is empty."""
     import duckdb  # only when adding a sponsor
 
     database = database_path(db)
     if not database.exists():
-        raise fail(f"no database at {database} to check sponsor {sponsor!r} against; give --db"
-                   f"{', ' + later if later else ''}")
+        return f"no database at {database} to check sponsor {sponsor!r} against; give --db"
     from accounts.shares import unknown_sponsor  # the wording the share button uses too
 
     with duckdb.connect(str(database), read_only=True) as con:
         known = [row[0] for row in con.execute(SQL_SPONSORS).fetchall()]
-    problem = unknown_sponsor(sponsor, known, str(database))
+    return unknown_sponsor(sponsor, known, str(database))
+
+
+def check_sponsor(sponsor: str, db: Path | None, later: str = LATER_SPONSOR) -> None:
+    """Refuse a sponsor_id without cohorts in the database (``sponsor_problem``); ``later``
+    says what else the user may do."""
+    problem = sponsor_problem(sponsor, db)
     if problem:
         raise fail(f"{problem}{', ' + later if later else ''}")
 

@@ -153,5 +153,7 @@ def test_adding_a_sponsor_without_cohorts_is_refused_naming_the_known_sponsors(s
 def test_a_sponsor_whose_data_is_not_loaded_yet_is_added_only_when_said_so(store, tmp_path):
     missing = tmp_path / "none.duckdb"
     assert _add_sponsor(store, "SP77", "--db", str(missing)).exit_code == 2
-    added = _add_sponsor(store, "SP77", "--db", str(missing), "--new-sponsor")
+    added = _add_sponsor(store, "SP77", "--db", str(missing), "--force")
     assert added.exit_code == 0, added.output
+    assert "Note (--force)" in added.output and "stay empty until cohorts of SP77" in \
+        " ".join(added.output.split())

@@ -30,7 +30,7 @@ def test_users_commands_keep_accounts_in_postgres_when_the_url_is_set(postgres_u
     env = {"ATTUNE_ACCOUNTS_URL": postgres_url}
     added = subprocess.run(
         [sys.executable, "-m", "attune.cli", "users", "add", "acme", "--role", "sponsor",
-         "--sponsor", "SP02", "--new-sponsor", "--password-stdin"],
+         "--sponsor", "SP02", "--force", "--password-stdin"],
         input=PASSWORD + "\n", capture_output=True, text=True, cwd=PROJECT, timeout=120,
         env={**os.environ, "PYTHONPATH": str(PROJECT), **env})
     assert added.returncode == 0, added.stderr

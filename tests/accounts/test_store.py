@@ -301,7 +301,7 @@ def test_users_command_adds_lists_and_removes_accounts(tmp_path):
             "sponsor",
             "--sponsor",
             "SP02",
-            "--new-sponsor",
+            "--force",
             "--password-stdin",
             "--auth-db",
             auth_db,
