@@ -111,8 +111,17 @@ def test_a_researcher_sees_the_refusal_and_no_quarantined_row(tiny_db, live_serv
     assert MSG_QUARANTINE in alert.inner_text()
     assert "mid" not in page.locator("#console-result").inner_text()
     page.fill("#console-sql", "SELECT repeat('x', 100000) AS s FROM range(50)")
+    # While the next query runs, the old error is hidden and the button waits (seen by an
+    # observer, not by timing): the error never sits beside the new answer.
+    page.evaluate("""() => { window.seen = {alertHidden: false, buttonDisabled: false};
+        new MutationObserver(() => {
+            seen.alertHidden ||= document.querySelector('#console-alert').hidden;
+            seen.buttonDisabled ||= document.querySelector('#console-run').disabled;
+        }).observe(document.body, {attributes: true, subtree: true}); }""")
     page.click("#console-run")
     caption = page.locator("[data-testid=console-table] caption")
     caption.wait_for()
+    assert page.evaluate("() => window.seen") == {"alertHidden": True, "buttonDisabled": True}
+    assert "Query failed" not in alert.inner_text()
     assert "cut at 2 MB" in caption.inner_text()
     assert page.locator("[data-testid=console-table] tbody tr").count() == 20

@@ -41,3 +41,32 @@ def test_skipped_rows_and_encoding_reach_the_quality_page_and_old_databases_stil
     con.close()
     old = build_runs(SimpleNamespace(db=Database(db)), {})
     assert [r["rows_skipped"] for r in old.records if r["kind"] == "responses"] == [None]
+
+
+def test_missingness_map_draws_scales_not_asked_in_the_grey_it_names(evaluator):
+    from dashboard.pages.quality import NOT_ASKED_COLOUR, NOT_ASKED_WORDS, build_missing
+
+    chart = build_missing(evaluator, {})
+    answered, not_asked = chart.figure.data
+    asked_z, grey_z = answered["z"], not_asked["z"]
+    blanks = {(i, j) for i, row in enumerate(asked_z) for j, v in enumerate(row) if v is None}
+    assert blanks, "the demo data asks some scales at some waves only"
+    assert {(i, j) for i, row in enumerate(grey_z) for j, v in enumerate(row)
+            if v is not None} == blanks
+    assert {colour for _, colour in not_asked["colorscale"]} == {NOT_ASKED_COLOUR}
+    assert NOT_ASKED_COLOUR.lower() not in ("#fff", "#ffffff", "white")
+    assert NOT_ASKED_WORDS in chart.subtitle
+
+
+def test_alpha_legend_lists_waves_in_order_and_the_line_sits_behind_the_points(evaluator):
+    from dashboard.pages.quality import build_alpha
+    from dashboard.style import label
+    from schemas.contract import WAVE_ORDER
+
+    fig = build_alpha(evaluator, {}).figure
+    names = [trace["name"] for trace in fig.data]
+    in_order = [label("wave", w) for w in sorted(WAVE_ORDER, key=WAVE_ORDER.get)]
+    assert len(names) > 2
+    assert names == [n for n in in_order if n in names]
+    (line,) = fig.layout["shapes"]
+    assert (line["x0"], line["layer"]) == (0.7, "below")
