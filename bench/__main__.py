@@ -15,13 +15,13 @@ def main() -> int:
     parser.add_argument(
         "--only",
         choices=["ingest", "summarize", "dashboard", "load", "console", "api", "model",
-                 "scale", "lake"],
+                 "scale", "lake", "workers", "report"],
         action="append",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     arguments = parser.parse_args()
     chosen = arguments.only or ["ingest", "summarize", "dashboard", "load", "console", "api",
-                                "model", "scale", "lake"]
+                                "model", "workers", "report", "scale", "lake"]
     results: dict[str, dict] = {}
     console = Console(stderr=True)
     if "ingest" in chosen:
@@ -62,6 +62,17 @@ def main() -> int:
 
         console.print("model: `attune model` and the Trends callbacks on the 1M-row database ...")
         results["model"] = model_bench.run(bench_database())
+    if "workers" in chosen:
+        from bench import load_bench
+
+        console.print("workers: the load test at a brisk pace, --workers 2 against one ...")
+        results["workers"] = load_bench.run_workers()
+    if "report" in chosen:
+        from bench import report_bench
+        from bench.common import bench_database
+
+        console.print("report: attune report for one sponsor on the 1M-row database ...")
+        results["report"] = report_bench.run(bench_database())
     if "scale" in chosen:
         from bench import scale_bench
 

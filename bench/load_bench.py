@@ -112,13 +112,26 @@ class SimulatedUser:
 
 
 def _peak_rss_mib(pid: int) -> float | None:
-    """The server process's peak resident memory (Linux), in MiB."""
+    """The server's peak resident memory (Linux), in MiB: its process and, for
+    ``--workers N``, every worker process it started, summed."""
+    total, found_any = 0, False
+    for one in (pid, *_children(pid)):
+        try:
+            status = Path(f"/proc/{one}/status").read_text()
+        except OSError:
+            continue
+        found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+        if found:
+            total, found_any = total + int(found.group(1)), True
+    return round(total / 1024, 1) if found_any else None
+
+
+def _children(pid: int) -> list[int]:
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     except OSError:
-        return None
-    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
-    return round(int(found.group(1)) / 1024, 1) if found else None
+        return []
+    return [int(child) for child in text.split()]
 
 
 def _chart_callbacks(user: SimulatedUser) -> dict[str, list[dict]]:
@@ -210,7 +223,9 @@ def _payload(dependency: dict, state: dict) -> dict:
     }
 
 
-def run() -> dict:
+def run(workers: int = 1, think: tuple[float, float] = THINK_SECONDS) -> dict:
+    """The reading phase at ``think`` seconds between changes, then the capacity phase,
+    against `attune serve --workers workers`."""
     database = bench_database()
     workdir = Path(tempfile.mkdtemp(prefix="attune-load-"))
     auth_db = workdir / "auth.sqlite"
@@ -231,7 +246,8 @@ def run() -> dict:
     base = f"http://127.0.0.1:{port}"
     env = {**bench_env(), "ATTUNE_AUTH_DB": str(auth_db), "ATTUNE_SECRET_KEY": "load-test"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "attune.cli", "serve", "--db", str(database), "--port", str(port)],
+        [sys.executable, "-m", "attune.cli", "serve", "--db", str(database), "--port", str(port),
+         "--workers", str(workers)],
         cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -242,7 +258,7 @@ def run() -> dict:
         pages = _chart_callbacks(users[0])
         # Warm the server's one-off summary build so the run measures filter changes.
         users[0].post(_payload(pages["overview"][0], _random_state(random.Random(0), options)))
-        reading = _phase(users, pages, options, SECONDS, THINK_SECONDS, seed=1)
+        reading = _phase(users, pages, options, SECONDS, think, seed=1)
         capacity = _phase(users, pages, options, CAPACITY_SECONDS, (0.0, 0.0), seed=2) \
             if CAPACITY_SECONDS > 0 else None
         server_peak_mib = _peak_rss_mib(server.pid)
@@ -250,14 +266,36 @@ def run() -> dict:
         server.terminate()
         server.wait(30)
     return {
+        "workers": workers,
         "users": USERS,
-        "think_seconds": f"{THINK_SECONDS[0]:g}-{THINK_SECONDS[1]:g}",
+        "think_seconds": f"{think[0]:g}-{think[1]:g}",
         **reading,
         "target_p95_ms": 500,
         "server_peak_rss_mib": server_peak_mib,
         **({f"capacity_{key}": value for key, value in capacity.items()
             if key in ("requests_per_second", "page_updates_per_second", "errors", "p95_ms")}
            if capacity else {}),
+    }
+
+
+# The brisk pace of the two-worker comparison: a change every 0.2-1 s per user.
+BRISK_SECONDS = (0.2, 1.0)
+WORKERS_TARGET_RATIO = 1.7  # capacity of 2 workers over 1, on two cores
+BRISK_TARGET_P95_MS = 500
+
+
+def run_workers() -> dict:
+    """`--workers 2` against one worker, both at the brisk pace: capacity (page updates per
+    second at saturation) as a ratio, and each one's p95 at that pace."""
+    one = run(1, BRISK_SECONDS)
+    two = run(2, BRISK_SECONDS)
+    return {
+        "one_worker": one, "two_workers": two,
+        "capacity_ratio": (two["capacity_page_updates_per_second"]
+                           / one["capacity_page_updates_per_second"]),
+        "target_capacity_ratio": WORKERS_TARGET_RATIO,
+        "brisk_p95_ms_two_workers": two["p95_ms"],
+        "target_brisk_p95_ms": BRISK_TARGET_P95_MS,
     }
 
 
