@@ -22,6 +22,7 @@ import requests
 from argon2 import PasswordHasher
 
 from accounts.store import AuthStore, LoginLimits
+from attune.cli.serving import SERVER_THREADS
 from tests.postgres_server import PostgresServer, free_port
 from tests.support import PROJECT, wait_until
 
@@ -31,7 +32,9 @@ WORKERS = 2
 ACCESS_LINE = re.compile(
     r'^(?P<client>\S+) \[[^\]]+\] "(?P<method>\w+) (?P<path>\S+)" (?P<status>\d{3}) \S+ '
     r"\d+ms worker <(?P<pid>\d+)>$", re.M)
-BATCH = 8  # requests sent at once: a busy worker leaves the next connection to the other
+# Requests sent at once, each on a new connection: more than one worker has threads, so a busy
+# worker leaves some connections to the other (kept-alive connections would stay with one).
+BATCH = 2 * SERVER_THREADS
 MAX_BATCHES = 25
 
 
@@ -45,6 +48,13 @@ class Served:
         """(status, worker pid) of every logged request of ``client`` to ``method path``."""
         return [(m["status"], int(m["pid"])) for m in ACCESS_LINE.finditer(self.log.read_text())
                 if (m["client"], m["method"], m["path"]) == (client, method, path)]
+
+    def logged(self, client: str, method: str, path: str, count: int) -> list[tuple[str, int]]:
+        """``answers``, once at least ``count`` are in the log (a worker writes its line just
+        after the response has gone)."""
+        return wait_until(lambda: (lambda a: a if len(a) >= count else None)(
+            self.answers(client, method, path)), timeout=30, interval=0.05,
+            message=f"{count} logged {method} {path}")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -100,6 +110,7 @@ def _browser(client: str) -> requests.Session:
     """A browser behind the reverse proxy, which forwards its address ``client``."""
     browser = requests.Session()
     browser.headers["X-Forwarded-For"] = client
+    browser.headers["Connection"] = "close"
     return browser
 
 
@@ -116,9 +127,9 @@ def _until_both_workers_answered(served: Served, client: str, method: str, path:
     logged for ``client``'s requests to ``method path`` from the first call on."""
     before = len(served.answers(client, method, path))
     with ThreadPoolExecutor(BATCH) as pool:
-        for _ in range(MAX_BATCHES):
+        for batch in range(1, MAX_BATCHES + 1):
             list(pool.map(lambda _: send(), range(BATCH)))
-            answers = served.answers(client, method, path)[before:]
+            answers = served.logged(client, method, path, before + batch * BATCH)[before:]
             if len({pid for _, pid in answers}) >= WORKERS:
                 break
     return answers
@@ -136,7 +147,7 @@ def test_a_sign_in_on_one_worker_is_valid_on_the_other_and_so_is_signing_out(ser
     browser = _browser(client)
     signed_in = _sign_in(served, browser, "ann", PASSWORD)
     assert (signed_in.status_code, signed_in.headers["Location"]) == (302, "/")
-    (signed_in_by,) = {pid for status, pid in served.answers(client, "POST", "/login")}
+    (signed_in_by,) = {pid for status, pid in served.logged(client, "POST", "/login", 1)}
 
     def open_page() -> int:
         return browser.get(served.url + "/", allow_redirects=False, timeout=60).status_code
