@@ -12,11 +12,13 @@ standard library's): pyspark stays out of Attune's process, since pandera import
 
 from __future__ import annotations
 
+import atexit
 import decimal
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,51 @@ def spark_python() -> str:
     return os.environ.get(SPARK_PYTHON_ENV) or sys.executable
 
 
+# Running workers, one per Python, master and Java setting: a JVM takes seconds to start, so
+# a process that summarises several times (a script, the tests) starts Spark once.
+_WORKERS: dict[tuple[str, str | None, str | None, str | None], subprocess.Popen] = {}
+_IN_USE: dict[int, threading.Lock] = {}  # by worker pid: one engine at a time per worker
+_WORKERS_LOCK = threading.Lock()
+
+
+def _worker(master: str | None) -> subprocess.Popen:
+    python = spark_python()
+    key = (python, master, os.environ.get("JAVA_HOME"), os.environ.get("PATH"))
+    with _WORKERS_LOCK:
+        running = _WORKERS.get(key)
+        if running is not None and running.poll() is None:
+            return running
+        try:
+            _WORKERS[key] = subprocess.Popen(
+                [python, "-I", str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, text=True)
+        except OSError as error:
+            raise LakeError(f"--engine spark could not run {python} ({SPARK_PYTHON_ENV}): "
+                            f"{error.strerror}") from None
+        _IN_USE[_WORKERS[key].pid] = threading.Lock()
+        return _WORKERS[key]
+
+
+@atexit.register
+def stop_workers() -> None:
+    """Stop every Spark worker this process started (and with each, its Spark)."""
+    with _WORKERS_LOCK:
+        workers = list(_WORKERS.values())
+        _WORKERS.clear()
+    for worker in workers:
+        if worker.poll() is None:
+            try:
+                worker.stdin.write(json.dumps({"op": "close"}) + "\n")
+                worker.stdin.close()
+            except (BrokenPipeError, ValueError):
+                pass
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+
+
 def _value(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"decimal"}:
         return decimal.Decimal(value["decimal"])
@@ -45,7 +92,8 @@ def _value(value: Any) -> Any:
 
 class SparkEngine:
     """The lake's queries in Spark SQL, over temporary views of the manifest's files, asked
-    of a worker process that holds the SparkSession."""
+    of a worker process that holds the SparkSession (one per Python, master and Java
+    setting, started on first use and kept until this process ends)."""
 
     record_key = SPARK_RECORD_KEY
 
@@ -57,17 +105,12 @@ class SparkEngine:
             if not files:
                 raise LakeError(f"{lake}: the manifest lists no files of {table.name}")
             tables[table.name] = {"base": str(Path(lake) / table.name), "files": files}
-        python = spark_python()
-        try:
-            self._worker = subprocess.Popen(
-                [python, "-I", str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, text=True)
-        except OSError as error:
-            raise LakeError(f"--engine spark could not run {python} ({SPARK_PYTHON_ENV}): "
-                            f"{error.strerror}") from None
+        self._worker = _worker(master)
+        self._in_use = _IN_USE[self._worker.pid]
+        self._in_use.acquire()  # the worker's views are this engine's until close()
         try:
             self._ask({"op": "open", "master": master, "tables": tables})
-        except LakeError:
+        except BaseException:
             self.close()
             raise
 
@@ -96,16 +139,7 @@ class SparkEngine:
                    "schema": "scale_id STRING, higher_is_better BOOLEAN, threshold DOUBLE"})
 
     def close(self) -> None:
-        """Stop the worker (and with it Spark)."""
-        worker = self._worker
-        if worker.poll() is None:
-            try:
-                worker.stdin.write(json.dumps({"op": "close"}) + "\n")
-                worker.stdin.close()
-            except BrokenPipeError:
-                pass
-            try:
-                worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+        """Give the worker back: it stays for this process's next summary and stops when the
+        process ends (``stop_workers``)."""
+        if self._in_use.locked():
+            self._in_use.release()
