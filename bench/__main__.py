@@ -3,87 +3,73 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
+from typing import NamedTuple
 
 from rich.console import Console
 from rich.table import Table
 
 
+class Bench(NamedTuple):
+    """One benchmark: its name (``--only``), what it measures, and its runner
+    (``module:function``), which is given the 1M-row bench database when ``on_database``."""
+
+    name: str
+    says: str
+    runner: str
+    on_database: bool = False
+
+
+BENCHES = (
+    Bench("ingest", "1M-row responses file vs DuckDB CREATE TABLE AS read_csv",
+          "bench.ingest_bench:run"),
+    Bench("summarize", "--by audience,format vs the bare DuckDB aggregate",
+          "bench.summarize_bench:run"),
+    Bench("dashboard", "filter-change callbacks on the 1M-row database",
+          "bench.dashboard_bench:run", on_database=True),
+    Bench("load", "50 users changing filters for 60 s against attune serve",
+          "bench.load_bench:run"),
+    Bench("console", "a sponsor's chart while 8 researchers run 10 s console queries",
+          "bench.console_bench:run"),
+    Bench("api", "one outcome query over HTTP on the 1M-row database", "bench.api_bench:run",
+          on_database=True),
+    Bench("model", "`attune model` and the Trends callbacks on the 1M-row database",
+          "bench.model_bench:run", on_database=True),
+    Bench("workers", "the load test at a brisk pace, --workers 2 against one",
+          "bench.load_bench:run_workers"),
+    Bench("report", "attune report for one sponsor on the 1M-row database",
+          "bench.report_bench:run", on_database=True),
+    Bench("scale", "10M response rows in 3 yearly files: ingest, start-up, paired_scores, "
+          "callbacks", "bench.scale_bench:run"),
+    Bench("lake", "export, summarize on the lake (DuckDB, Spark local) vs the file",
+          "bench.lake_bench:run"),
+)
+
+
+def run(bench: Bench) -> dict:
+    module, function = bench.runner.split(":")
+    runner = getattr(importlib.import_module(module), function)  # heavy imports: when run
+    if bench.on_database:
+        from bench.common import bench_database
+
+        return runner(bench_database())
+    return runner()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Attune benchmarks")
-    parser.add_argument(
-        "--only",
-        choices=["ingest", "summarize", "dashboard", "load", "console", "api", "model",
-                 "scale", "lake", "workers", "report"],
-        action="append",
-    )
+    parser.add_argument("--only", choices=[b.name for b in BENCHES], action="append")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     arguments = parser.parse_args()
-    chosen = arguments.only or ["ingest", "summarize", "dashboard", "load", "console", "api",
-                                "model", "workers", "report", "scale", "lake"]
+    chosen = arguments.only or [b.name for b in BENCHES]
     results: dict[str, dict] = {}
     console = Console(stderr=True)
-    if "ingest" in chosen:
-        from bench import ingest_bench
-
-        console.print("ingest: 1M-row responses file vs DuckDB CREATE TABLE AS read_csv ...")
-        results["ingest"] = ingest_bench.run()
-    if "summarize" in chosen:
-        from bench import summarize_bench
-
-        console.print("summarize: --by audience,format vs the bare DuckDB aggregate ...")
-        results["summarize"] = summarize_bench.run()
-    if "dashboard" in chosen:
-        from bench import dashboard_bench
-        from bench.common import bench_database
-
-        console.print("dashboard: filter-change callbacks on the 1M-row database ...")
-        results["dashboard"] = dashboard_bench.run(bench_database())
-    if "load" in chosen:
-        from bench import load_bench
-
-        console.print("load: 50 users changing filters for 60 s against attune serve ...")
-        results["load"] = load_bench.run()
-    if "console" in chosen:
-        from bench import console_bench
-
-        console.print("console: a sponsor's chart while 8 researchers run 10 s console queries")
-        results["console"] = console_bench.run()
-    if "api" in chosen:
-        from bench import api_bench
-        from bench.common import bench_database
-
-        console.print("api: one outcome query over HTTP on the 1M-row database ...")
-        results["api"] = api_bench.run(bench_database())
-    if "model" in chosen:
-        from bench import model_bench
-        from bench.common import bench_database
-
-        console.print("model: `attune model` and the Trends callbacks on the 1M-row database ...")
-        results["model"] = model_bench.run(bench_database())
-    if "workers" in chosen:
-        from bench import load_bench
-
-        console.print("workers: the load test at a brisk pace, --workers 2 against one ...")
-        results["workers"] = load_bench.run_workers()
-    if "report" in chosen:
-        from bench import report_bench
-        from bench.common import bench_database
-
-        console.print("report: attune report for one sponsor on the 1M-row database ...")
-        results["report"] = report_bench.run(bench_database())
-    if "scale" in chosen:
-        from bench import scale_bench
-
-        console.print("scale: 10M response rows in 3 yearly files: ingest, start-up, "
-                      "paired_scores, callbacks ...")
-        results["scale"] = scale_bench.run()
-    if "lake" in chosen:
-        from bench import lake_bench
-
-        console.print("lake: export, summarize on the lake (DuckDB, Spark local) vs the file ...")
-        results["lake"] = lake_bench.run()
+    for bench in BENCHES:
+        if bench.name in chosen:
+            console.print(f"{bench.name}: {bench.says} ...")
+            results[bench.name] = run(bench)
     if arguments.json:
         print(json.dumps(results, indent=2, default=str))
         return 0
