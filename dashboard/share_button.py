@@ -144,19 +144,32 @@ def _error(text: str) -> list:
     return [html.P(f"Not made: {text}.", className="error")]
 
 
+def _refused(action: str, verb: str, detail: str) -> list | None:
+    """None when the request's user may share; else the refusal shown (``verb``: what was not
+    done), audited under ``action`` with ``detail``, whatever the browser sent."""
+    try:
+        access.require_roles(*SHARE_ROLES)
+    except access.Forbidden:
+        access.audit_refusal(action, f"{MSG_ROLE}; {detail}")
+        return [html.P(f"{verb}: {MSG_ROLE}.", className="error")]
+    return None
+
+
+def _user_name(app_ctx) -> str:
+    return (access.current_user() or app_ctx.local_user).name
+
+
 def make_for_request(app_ctx, sponsor: str | None, scales: list[str] | None,
                      expires: str | None) -> tuple[list, list]:
     """(result, links) for the request's user asking for a link; any role outside
     ``SHARE_ROLES`` is refused and audited, whatever its browser sent."""
-    try:
-        user = access.require_roles(*SHARE_ROLES)
-    except access.Forbidden:
-        access.audit_refusal(ACTION, f"{MSG_ROLE}; sponsor {str(sponsor)[:40]!r}")
-        return [html.P(f"Not made: {MSG_ROLE}.", className="error")], no_update
+    refused = _refused(ACTION, "Not made", f"sponsor {str(sponsor)[:40]!r}")
+    if refused:
+        return refused, no_update
     store = _store(app_ctx)
     if store is None or not app_ctx.login_required:
         return _error(MSG_NO_LOGIN), no_update
-    name = (user or app_ctx.local_user).name
+    name = _user_name(app_ctx)
     if not sponsor:
         return _error("choose a sponsor first"), no_update
     try:
@@ -178,13 +191,11 @@ def make_for_request(app_ctx, sponsor: str | None, scales: list[str] | None,
 
 def revoke_for_request(app_ctx, link_id: Any) -> tuple[list, list]:
     """(result, links) for the request's user revoking one of their own live links."""
-    try:
-        user = access.require_roles(*SHARE_ROLES)
-    except access.Forbidden:
-        access.audit_refusal(REVOKE_ACTION, f"{MSG_ROLE}; link {str(link_id)[:20]}")
-        return [html.P(f"Not revoked: {MSG_ROLE}.", className="error")], no_update
+    refused = _refused(REVOKE_ACTION, "Not revoked", f"link {str(link_id)[:20]}")
+    if refused:
+        return refused, no_update
     store = _store(app_ctx)
-    name = (user or app_ctx.local_user).name
+    name = _user_name(app_ctx)
     if store is None or not isinstance(link_id, int) or \
             link_id not in {link.id for link in own_links(app_ctx, name)}:
         access.audit_refusal(REVOKE_ACTION, f"link {str(link_id)[:20]} is not a live link "
