@@ -88,7 +88,7 @@ def cohort_count(db: Database | Path | str, filters: Filters | None = None) -> i
 # Filters that do not narrow the cohorts themselves (they name the summary row, c), and the
 # date range itself: left out of the date range a scope offers.
 NOT_COHORT_DATES = tuple(name for name, predicate in FILTER_COLUMNS.items()
-                         if not predicate.startswith("d.") or "cohort_start" in predicate)
+                         if "d." not in predicate or "cohort_start" in predicate)
 
 
 def cohort_dates(db: Database | Path | str, filters: Filters) -> tuple[Any, Any]:

@@ -113,3 +113,17 @@ def test_changing_each_control_puts_its_choice_in_the_url(options, sync, spec):
     assert url_state.parse(search, options) == state
     for key in chosen:
         assert f"{key}=" in search
+
+
+def test_a_sponsors_date_picker_opens_within_their_own_cohorts(sponsor, demo_db):
+    import duckdb
+
+    with duckdb.connect(str(demo_db), read_only=True) as con:
+        own = con.execute("SELECT min(start_date), max(start_date) FROM cohorts "
+                          "WHERE sponsor_id = 'SP01'").fetchall()[0]
+        every = con.execute("SELECT min(start_date), max(start_date) FROM cohorts").fetchall()[0]
+    assert own != every  # the demo's sponsors start at different times
+    options = sponsor.panel_options()
+    assert (options["start_min"], options["start_max"]) == own
+    picker = _by_id(filter_panel(options, "sponsor"))["f-dates"]
+    assert (picker.min_date_allowed, picker.max_date_allowed) == own
