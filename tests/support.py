@@ -4,6 +4,8 @@
 * ``build_tiny_db(...)`` writes a database whose every statistic is known in closed form.
 * ``LiveServer`` serves a Dash app from a thread on a free local port.
 * ``wait_until(...)`` polls a condition until it holds or a deadline passes (no fixed sleeps).
+* ``chart_text_problems(...)`` finds chart texts that overlap or are cut by the chart's edge
+  (boxes measured by the JavaScript ``SVG_TEXT_BOXES``).
 
 The fixtures built on them (``demo_db``, ``tiny_db_factory``, ``live_server``, ...) are in
 ``tests/conftest.py``.
@@ -188,3 +190,62 @@ class LiveServer:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.thread.join(timeout=10)
+
+
+# A JavaScript function: the boxes of the shown, non-empty SVG texts under ``root``, each as
+# getBoundingClientRect gives it (left, right, top, bottom) and, for comparing texts turned by
+# the same angle (tilted axis labels), as a box in a frame turned by that angle (``frame``),
+# where the text's own box is upright: two tilted labels side by side overlap in their screen
+# boxes without touching.
+SVG_TEXT_BOXES = """(root) => Array.from(root.querySelectorAll("text"))
+  .filter((t) => t.textContent.trim() && getComputedStyle(t).display !== "none"
+          && getComputedStyle(t).visibility !== "hidden"
+          && Number(getComputedStyle(t).opacity) > 0)
+  .map((t) => {
+    const b = t.getBoundingClientRect();
+    const m = t.getScreenCTM();
+    const angle = Math.round(Math.atan2(m.b, m.a) * 180 / Math.PI);
+    const own = t.getBBox();
+    const turn = -angle * Math.PI / 180;
+    const xs = [], ys = [];
+    for (const [x, y] of [[own.x, own.y], [own.x + own.width, own.y],
+                          [own.x, own.y + own.height], [own.x + own.width, own.y + own.height]]) {
+      const sx = m.a * x + m.c * y + m.e, sy = m.b * x + m.d * y + m.f;
+      xs.push(sx * Math.cos(turn) - sy * Math.sin(turn));
+      ys.push(sx * Math.sin(turn) + sy * Math.cos(turn));
+    }
+    return {text: t.textContent, left: b.left, right: b.right, top: b.top, bottom: b.bottom,
+            angle: angle, frame: {left: Math.min(...xs), right: Math.max(...xs),
+                                  top: Math.min(...ys), bottom: Math.max(...ys)}};
+  })
+  .filter((b) => b.right > b.left && b.bottom > b.top)"""
+
+
+def chart_text_problems(charts: list[dict], slack_px: float = 1) -> list[str]:
+    """Each chart text cut by its chart's edge, and each pair of a chart's texts that overlap,
+    from boxes measured in a browser: ``charts`` is ``[{"card", "box", "texts"}]``, where
+    ``box`` is the chart's (``left, right, top, bottom``) and ``texts`` its texts' boxes as
+    ``SVG_TEXT_BOXES`` gives them. ``slack_px`` allows for the rounding of the boxes."""
+
+    def apart(a: dict, b: dict) -> bool:
+        return (min(a["right"], b["right"]) - max(a["left"], b["left"]) <= slack_px
+                or min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) <= slack_px)
+
+    def overlap(a: dict, b: dict) -> bool:
+        if a["angle"] == b["angle"]:  # side by side in their own frame
+            return not apart(a["frame"], b["frame"])
+        return not apart(a, b)
+
+    def outside(text: dict, box: dict) -> bool:
+        return (text["left"] < box["left"] - slack_px or text["right"] > box["right"] + slack_px
+                or text["top"] < box["top"] - slack_px
+                or text["bottom"] > box["bottom"] + slack_px)
+
+    problems = []
+    for chart in charts:
+        texts = chart["texts"]
+        problems += [f"{chart['card']}: {t['text']!r} is cut by the chart's edge"
+                     for t in texts if outside(t, chart["box"])]
+        problems += [f"{chart['card']}: {a['text']!r} overlaps {b['text']!r}"
+                     for i, a in enumerate(texts) for b in texts[i + 1:] if overlap(a, b)]
+    return problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dash import html
 
+from dashboard import access
 from dashboard.components import Chart, with_design_note
 from dashboard.figures import Bar, Figure, Heatmap, Scatter
 from dashboard.pages import common
@@ -31,6 +32,19 @@ def layout(app_ctx) -> html.Div:
         with_design_note(
             "Change in the chosen scale by audience and programme format. Choose the scale and "
             "the two waves in the filters."), CHARTS)
+
+
+def _why(min_cell: int) -> str:
+    """Why groups are missing, after "not shown": the page-wide rule, in brackets, for
+    evaluators and researchers; nothing for a sponsor, who is told only that they are not
+    shown (the rule would say that a hidden group is small)."""
+    return "" if access.is_sponsor() else f" ({common.hidden_reason(min_cell)})"
+
+
+def _none_shown(what: str, min_cell: int) -> str:
+    """The empty state of a chart whose every group is hidden (see ``_why``)."""
+    return "Not shown for these filters." if access.is_sponsor() \
+        else common.too_few(what, min_cell)
 
 
 def _title_bits(app_ctx, state):
@@ -92,12 +106,11 @@ def build_dumbbell(app_ctx, state) -> Chart:
     hidden = [r for r in rows if r["suppressed"]]
     notes = []
     if hidden:
-        notes.append(f"{len(hidden)} audience × format group(s) not shown ("
-                     f"{common.hidden_reason(m)}): " + ", ".join(
+        notes.append(f"{len(hidden)} audience × format group(s) not shown{_why(m)}: " + ", ".join(
                          f"{label('audience', r['audience'])} · {label('format', r['format'])}"
                          for r in hidden) + ".")
     if not shown:
-        return Chart(title=title, empty=common.too_few("group", m),
+        return Chart(title=title, empty=_none_shown("group", m),
                      notes=notes, records=_records(rows),
                      columns=_columns(app_ctx, state, rows), filename=filename)
     notes += [f"No 95% CI for {label('audience', r['audience'])} · "
@@ -228,7 +241,8 @@ def build_heatmap(app_ctx, state) -> Chart:
     figure_layout(fig, height=120 + 70 * len(audiences), legend=False)
     n_sup = sum(1 for r in rows if r["suppressed"])
     n = sum(r["n_pairs"] for r in rows if not r["suppressed"])
-    notes = [f"{n_sup} cell(s) suppressed: {common.hidden_reason(m)}."] if n_sup else []
+    notes = [(f"{n_sup} cell(s) not shown." if access.is_sponsor() else
+              f"{n_sup} cell(s) suppressed: {common.hidden_reason(m)}.")] if n_sup else []
     return Chart(title=title,
                  subtitle=f"n = {n:,} matched pairs in the cells shown; positive g = improvement",
                  figure=fig, narrow=_cell_list(audiences, formats, text), records=_records(rows),
@@ -247,7 +261,7 @@ def build_distribution(app_ctx, state) -> Chart:
                ("suppressed", "Not shown")]
     filename = common.slug("explorer-change-distribution", scale["scale_id"], wf, wt) + ".csv"
     if dist["suppressed"]:
-        return Chart(title=title, empty=common.too_few("figure", m), columns=columns,
+        return Chart(title=title, empty=_none_shown("figure", m), columns=columns,
                      filename=filename)
     shown = [b for b in dist["bins"] if not b["suppressed"]]
     hidden = [b for b in dist["bins"] if b["suppressed"]]
@@ -273,7 +287,8 @@ def build_distribution(app_ctx, state) -> Chart:
     fig.update_xaxes(title="Individual change (points; positive = improvement)")
     fig.update_yaxes(title="People")
     figure_layout(fig, height=360)
-    notes = [f"{len(hidden)} bin(s) not drawn: {common.hidden_reason(m)}."] if hidden else []
+    notes = [(f"{len(hidden)} bin(s) not shown." if access.is_sponsor() else
+              f"{len(hidden)} bin(s) not drawn: {common.hidden_reason(m)}.")] if hidden else []
     return Chart(title=title, subtitle=f"n = {dist['n_pairs']:,} matched pairs",
                  figure=fig, records=dist["bins"], columns=columns, notes=notes,
                  filename=filename)
@@ -303,7 +318,7 @@ def build_reliable(app_ctx, state) -> Chart:
     records = [{k: r.get(k) for k, _ in columns} for r in records]
     shown = [r for r in records if not r["suppressed"]]
     if not shown:
-        return Chart(title=title, empty=common.too_few("figure", m), columns=columns,
+        return Chart(title=title, empty=_none_shown("figure", m), columns=columns,
                      records=records, filename=filename)
     if shown[0]["pct_reliable_improved"] is None:
         return Chart(title=title, empty="This scale has no reliable-change threshold (no "
@@ -331,7 +346,7 @@ def build_reliable(app_ctx, state) -> Chart:
     fig.update_yaxes(autorange="reversed", type="category")
     figure_layout(fig, height=120 + 45 * len(shown))
     hidden = [r["group"] for r in records if r["suppressed"]]
-    notes = [f"Not shown ({common.hidden_reason(m)}): {', '.join(hidden)}."] if hidden else []
+    notes = [f"Not shown{_why(m)}: {', '.join(hidden)}."] if hidden else []
     return Chart(title=title,
                  subtitle=f"n = {shown[0]['n_pairs']:,} matched pairs; threshold "
                           f"{fmt(shown[0]['reliable_threshold'])} points",
@@ -357,8 +372,8 @@ CHARTS = (
     ChartSpec(
         "explorer-distribution", "Distribution of individual change",
         "Each person's change (later minus earlier score, signed so improvement is positive) "
-        "in bins 0.5 points wide. Dashed lines: the reliable-change threshold. Bins with too "
-        "few people are not drawn.",
+        "in bins 0.5 points wide. Dashed lines: the reliable-change threshold. Bins not shown "
+        "are not drawn (the notes say how many).",
         build_distribution),
     ChartSpec(
         "explorer-reliable", "Reliable change: share improved, unchanged, worsened",

@@ -7,8 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from accounts.store import AuthStore
 from dashboard.app import create_app
 from tests.support import LiveServer
+
+SPONSOR_LOGIN = ("sadie", "correct horse battery")  # a sponsor account of SP01 (sponsor_site)
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +38,29 @@ def sponsor(demo_db) -> Iterator:
     with app.server.test_request_context("/"):
         app.server.preprocess_request()
         yield app.attune
+
+
+@pytest.fixture(scope="module")
+def sponsor_site(demo_db, tmp_path_factory) -> Iterator[LiveServer]:
+    """The app with login on over the demo database, with one sponsor account (SP01's,
+    ``SPONSOR_LOGIN``), served for a module's browser tests."""
+    store = AuthStore(tmp_path_factory.mktemp("sponsor-site") / "auth.sqlite")
+    store.add_user(SPONSOR_LOGIN[0], "sponsor", SPONSOR_LOGIN[1], "SP01")
+    app = create_app(demo_db, auth_store=store)
+    app.attune.db.snapshot()
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def sign_in_as_sponsor(sponsor_site):
+    """``sign_in(page)``: sign in through the login form of ``sponsor_site`` as its sponsor."""
+
+    def sign_in(page) -> None:
+        page.goto(sponsor_site.url + "/login")
+        page.get_by_label("User name").fill(SPONSOR_LOGIN[0])
+        page.get_by_label("Password").fill(SPONSOR_LOGIN[1])
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda address: "/login" not in address)
+
+    return sign_in

@@ -306,3 +306,55 @@ def test_evidence_page_at_phone_width_draws_funnel_and_bubble_without_cut_labels
     for card in page.evaluate(CUT_LABELS):
         assert not card["wide"] and card["cut"] == [], card
     assert problems == []
+
+
+def test_filter_dropdowns_show_their_whole_value(live_app, watched):
+    """The panel's dropdowns wrap a long choice instead of cutting it ("Before t…")."""
+    page, problems = watched
+    page.goto(live_app.url + "/explorer")
+    for control in ("wf", "wt", "scale"):
+        value = page.locator(f"#f-{control}-value")
+        value.filter(has_text=re.compile(r"\w")).wait_for()
+        widths = value.evaluate("e => [e.scrollWidth, e.clientWidth]")
+        assert widths[0] <= widths[1], (control, value.inner_text(), widths)
+    assert problems == []
+
+
+def test_gap_map_legend_clears_the_domain_labels(live_app, watched):
+    """The evidence gap map labels its columns along the top: the legend keeps off them."""
+    page, problems = watched
+    page.goto(live_app.url + "/evidence")
+    card = page.locator("#card-evidence-gap")
+    card.locator(".legend").wait_for()
+    card.locator(".xtick text").first.wait_for()
+    boxes = card.evaluate("""c => {
+        const box = e => { const r = e.getBoundingClientRect();
+                           return [r.left, r.top, r.right, r.bottom]; };
+        return {legend: box(c.querySelector('.legend')),
+                ticks: [...c.querySelectorAll('.xtick text')].map(box)}; }""")
+    lx0, ly0, lx1, ly1 = boxes["legend"]
+    overlapping = [t for t in boxes["ticks"]
+                   if t[0] < lx1 and lx0 < t[2] and t[1] < ly1 and ly0 < t[3]]
+    assert boxes["ticks"] and not overlapping, (boxes["legend"], overlapping)
+    assert problems == []
+
+
+def test_reset_returns_to_the_pages_bare_address(live_app, watched):
+    page, problems = watched
+    page.goto(live_app.url + "/explorer?audience=educator")
+    page.locator("#f-audience-value").filter(has_text="Educators").wait_for()
+    page.get_by_role("link", name="Reset all filters").click()
+    page.wait_for_url(live_app.url + "/explorer")
+    page.locator("#f-audience-value").filter(has_text="All").wait_for()
+    assert page.url == live_app.url + "/explorer"
+    assert problems == []
+
+
+def test_the_filter_panel_shows_only_where_filters_apply(live_app, watched):
+    page, problems = watched
+    for path, applies in (("/quality", False), ("/methods", False), ("/explorer", True)):
+        page.goto(live_app.url + path)
+        page.locator("h1").first.wait_for()
+        _settle(page)
+        assert page.locator("#filters").is_visible() == applies, path
+    assert problems == []
