@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.contract import IDENTIFIER
+from schemas.sql_text import sql_string
 
 MANIFEST_NAME = "_manifest.json"
 LOCK_NAME = "_manifest.lock"  # held by an export while it writes (one writer at a time)
@@ -74,6 +75,34 @@ LAKE_TABLES: tuple[LakeTable, ...] = (
     ),
 )
 TABLES_BY_NAME = {table.name: table for table in LAKE_TABLES}
+# How DuckDB reads a table of the lake: read_parquet over the manifest's file list ({files}:
+# quoted paths), the partition columns from the folders, as text (an engine guessing types
+# could read a sponsor "01" as a number).
+SQL_READ = ("read_parquet([{files}], hive_partitioning = true, hive_types_autocast = false, "
+            "union_by_name = true)")
+# Where a consortium's tables hold one row per provider of the same thing (the instrument).
+SHARED_TABLES = ("scales", "scale_items", "waves")
+# Ids that are one provider's: qualified by it when several providers are attached together.
+PROVIDER_IDS = {"responses": ("participant_id", "cohort_id"),
+                "cohorts": ("cohort_id", "program_id"), "programs": ("program_id",)}
+
+
+def table_select(lake: Path, manifest: dict[str, Any], table: str,
+                 providers: tuple[str, ...], qualify: bool) -> str:
+    """The SELECT that reads ``table`` of ``providers`` from the manifest's files (DuckDB's
+    SQL). With ``qualify`` (several providers pooled) each provider's participant, cohort and
+    programme ids become ``provider:id`` (``PROVIDER_IDS``), so no join ever pairs one
+    provider's rows with another's, and the instrument's tables hold each row once."""
+    files = table_files(manifest, table, providers)
+    if not files:
+        raise LakeError(f"{lake}: the manifest lists no files of {table}")
+    source = SQL_READ.format(files=", ".join(sql_string(str(Path(lake) / f)) for f in files))
+    if qualify and table in PROVIDER_IDS:
+        replaced = ", ".join(f"provider || ':' || {c} AS {c}" for c in PROVIDER_IDS[table])
+        return f"SELECT * REPLACE ({replaced}) FROM {source}"
+    if qualify and table in SHARED_TABLES:
+        return f"SELECT DISTINCT * EXCLUDE (provider) FROM {source}"
+    return f"SELECT * FROM {source}"
 
 
 class LakeError(Exception):

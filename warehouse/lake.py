@@ -33,9 +33,8 @@ from schemas.lake import (
     LakeError,
     check_version,
     read_manifest,
-    table_files,
+    table_select,
 )
-from schemas.sql_text import sql_string
 from stats.reliability import cronbach_alpha_from_variances
 from warehouse.cell_key import RECORD_KEY_SQL, load_or_create_key
 from warehouse.errors import CannotShow
@@ -45,15 +44,6 @@ from warehouse.sqltext import analysis_definitions, quote_identifier, statement
 from warehouse.summaries import ScaleInfo
 
 ENGINES = ("duckdb", "spark")
-# read_parquet over a manifest's file list ({files}: quoted paths): partition columns from
-# the folders, as text (an engine guessing types could read a sponsor "01" as a number).
-SQL_READ = ("read_parquet([{files}], hive_partitioning = true, hive_types_autocast = false, "
-            "union_by_name = true)")
-# Where a consortium's tables hold one row per provider of the same thing (the instrument).
-SHARED_TABLES = ("scales", "scale_items", "waves")
-# Ids that are one provider's: qualified by it when several providers are attached together.
-PROVIDER_IDS = {"responses": ("participant_id", "cohort_id"),
-                "cohorts": ("cohort_id", "program_id"), "programs": ("program_id",)}
 SCALE_SCORES_BRANCH = (
     "SELECT participant_id, cohort_id, wave, '{scale}' AS scale_id, score_{scale} AS score, "
     "answered_{scale} AS items_answered FROM {schema}.responses WHERE answered_{scale} > 0")
@@ -140,16 +130,7 @@ def attach_lake(con: duckdb.DuckDBPyConnection, lake: Path | str, *, schema: str
     name = quote_identifier(schema)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {name}")
     for table in LAKE_TABLES:
-        files = table_files(manifest, table.name, chosen)
-        if not files:
-            raise LakeError(f"{lake}: the manifest lists no files of {table.name}")
-        source = SQL_READ.format(files=", ".join(sql_string(str(lake / f)) for f in files))
-        body = f"SELECT * FROM {source}"
-        if qualify and table.name in PROVIDER_IDS:
-            replaced = ", ".join(f"provider || ':' || {c} AS {c}" for c in PROVIDER_IDS[table.name])
-            body = f"SELECT * REPLACE ({replaced}) FROM {source}"
-        elif qualify and table.name in SHARED_TABLES:
-            body = f"SELECT DISTINCT * EXCLUDE (provider) FROM {source}"
+        body = table_select(lake, manifest, table.name, chosen, qualify)
         con.execute(f"CREATE OR REPLACE VIEW {name}.{table.name} AS {body}")
     scale_ids = [row[0] for row in con.execute(
         f"SELECT DISTINCT scale_id FROM {name}.scales ORDER BY scale_id").fetchall()]
@@ -174,7 +155,10 @@ def _researchers_views(con: duckdb.DuckDBPyConnection, schema: str) -> None:
             con.execute(definition)
         for sql in con.extract_statements(text):
             query = sql.query.strip()
-            if query.upper().startswith("CREATE OR REPLACE VIEW"):
+            # A statement may open with comment lines: what follows them says what it is.
+            code = "\n".join(line for line in query.splitlines()
+                             if not line.lstrip().startswith("--")).strip()
+            if code.upper().startswith("CREATE OR REPLACE VIEW"):
                 con.execute(query)
     finally:
         con.execute(f"USE {quote_identifier(previous)}")

@@ -148,11 +148,36 @@ def serve(
                      show_default=False),
     ] = None,
     workers: WorkersOption = 1,
+    lake: Annotated[
+        Path | None,
+        typer.Option("--lake", help="Serve a Parquet lake (`attune export --lake`) instead of "
+                     "--db: its current version, every provider pooled, copied into a local "
+                     "database (lake-copies/ in the per-user data directory), rebuilt when "
+                     "the lake changes and reused while it does not.", show_default=False),
+    ] = None,
 ) -> None:
     """Serve the dashboard with a production WSGI server (waitress; gunicorn with
     --workers N); login required."""
-    _serve(database_path(db), host, port, login_required=True, auth_db=auth_db,
-           workers=workers)
+    if lake is not None:
+        if db is not None:
+            raise fail("give --db or --lake, not both")
+        database = _lake_database(lake)
+    else:
+        database = database_path(db)
+    _serve(database, host, port, login_required=True, auth_db=auth_db, workers=workers)
+
+
+def _lake_database(lake: Path) -> Path:
+    """The local copy of ``lake`` that is served (``etl.lake_copy``), built if need be."""
+    from etl.lake_copy import serving_copy
+    from schemas.lake import LakeError
+    from schemas.settings import user_data_dir
+
+    console.print(f"Reading the lake {lake} ...")
+    try:
+        return serving_copy(lake, user_data_dir() / "lake-copies")
+    except LakeError as error:
+        raise fail(str(error)) from None
 
 
 @commands.command()
