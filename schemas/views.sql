@@ -57,6 +57,9 @@ COMMENT ON COLUMN scored_responses.arm IS 'Arm of the cohort: intervention (trai
 COMMENT ON COLUMN scored_responses.cohort_start IS 'Start date of the cohort.';
 COMMENT ON COLUMN scored_responses.cohort_quarter IS 'Calendar quarter the cohort started, e.g. 2024-Q3.';
 
+-- The later score of a pair needs only its wave's position: it comes from scale_scores itself,
+-- not from a second copy of scored_responses (the same rows, without the joins the pair does
+-- not use).
 CREATE OR REPLACE VIEW paired_scores AS
 SELECT
     f.participant_id,
@@ -78,12 +81,13 @@ SELECT
     f.cohort_start,
     f.cohort_quarter
 FROM scored_responses AS f
-JOIN scored_responses AS t
+JOIN scale_scores AS t
     ON t.participant_id = f.participant_id
    AND t.cohort_id = f.cohort_id
    AND t.scale_id = f.scale_id
-   AND is_matched_pair(f.wave_position, t.wave_position, f.score, t.score)
-JOIN scales AS sc ON sc.scale_id = f.scale_id;
+JOIN waves AS wt ON wt.wave = t.wave
+JOIN scales AS sc ON sc.scale_id = f.scale_id
+WHERE is_matched_pair(f.wave_position, wt.position, f.score, t.score);
 COMMENT ON VIEW paired_scores IS 'One row per participant, cohort, scale and pair of waves where both scores exist (matched pairs). Comparison and waitlist cohorts are here too: select arm = ''intervention'' for the change of the people trained.';
 COMMENT ON COLUMN paired_scores.participant_id IS 'Keyed hash of the participant code.';
 COMMENT ON COLUMN paired_scores.cohort_id IS 'Cohort of the participant.';

@@ -1,10 +1,12 @@
-"""The in-memory summaries: the lean build for the command line gives the same change."""
+"""The in-memory summaries: the lean build for the command line gives the same change, and the
+build runs with more memory than requests are then served with."""
 
 from __future__ import annotations
 
 import duckdb
+import pytest
 
-from warehouse.connection import Database
+from warehouse.connection import Database, _mib, build_memory_limit
 from warehouse.outcomes import group_change
 
 
@@ -24,3 +26,20 @@ def test_database_written_before_the_analysis_definitions_still_reads(tiny_db):
     rows = group_change(Database(tiny_db, min_cell_size=11), scale_id="CONF",
                         by=("cohort_quarter",))
     assert [(r["cohort_quarter"], r["n_pairs"]) for r in rows] == [("2024-Q1", 39)]
+
+
+def test_summaries_are_built_with_more_memory_than_requests_are_served_with(tiny_db,
+                                                                           monkeypatch):
+    monkeypatch.setenv("ATTUNE_BUILD_MEMORY", "1GB")
+    assert build_memory_limit("400MB") == "1GB"
+    monkeypatch.delenv("ATTUNE_BUILD_MEMORY")
+    assert _mib(build_memory_limit("400MB")) > 400  # half the machine's memory, up to 6 GiB
+    con = Database(tiny_db, memory_limit="400MB").snapshot().con
+    served = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    assert served.replace(" ", "") in ("381.4MiB", "400.0MB", "400MB")
+
+
+def test_a_bad_build_memory_setting_is_refused(monkeypatch):
+    monkeypatch.setenv("ATTUNE_BUILD_MEMORY", "lots")
+    with pytest.raises(ValueError):
+        build_memory_limit("400MB")
