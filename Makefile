@@ -47,8 +47,10 @@ chromium: debian-packages
 demo: $(STAMP)
 	$(BIN)/attune demo --db $(DEMO_DB)
 
+# Two processes (the machine's two cores), each taking whole test files, so a module's
+# fixtures (a served app, a Spark worker, a PostgreSQL cluster) are built once.
 test: $(STAMP) $(SPARK_STAMP) debian-packages
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: $(STAMP) $(SPARK_STAMP)
 	$(BIN)/python -m bench
