@@ -182,8 +182,8 @@ def test_a_lockout_made_through_one_worker_holds_on_the_other(served):
     for i in range(limits.address_failures):
         assert _sign_in(served, browser, f"guess{i}", "wrong password").status_code == 401
 
-    def right_password() -> int:
-        return _sign_in(served, browser, "ann", PASSWORD).status_code
+    def right_password() -> int:  # each from a browser of its own (its own CSRF cookie)
+        return _sign_in(served, _browser(client), "ann", PASSWORD).status_code
 
     refused = _until_both_workers_answered(served, client, "POST", "/login", right_password)
     assert {status for status, _ in refused} == {"429"}  # never signed in
