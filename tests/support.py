@@ -3,7 +3,10 @@
 * ``attune(...)`` runs the ``attune`` command in a fresh process, as a user or a script would.
 * ``build_tiny_db(...)`` writes a database whose every statistic is known in closed form.
 * ``LiveServer`` serves a Dash app from a thread on a free local port.
+* ``page_headings(role)`` is the app's own list of the pages a role sees, with their headings.
 * ``wait_until(...)`` polls a condition until it holds or a deadline passes (no fixed sleeps).
+* ``sign_in(...)`` / ``signed_in(...)`` sign in through the login form with a Flask test
+  client; ``sign_in_over_http(...)`` does the same with a requests session against a server.
 * ``chart_text_problems(...)`` finds chart texts that overlap or are cut by the chart's edge
   (boxes measured by the JavaScript ``SVG_TEXT_BOXES``).
 
@@ -18,6 +21,7 @@ import datetime as dt
 import logging
 import math
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -62,6 +66,34 @@ def wait_until(condition: Callable[[], T], *, timeout: float, interval: float = 
         if time.monotonic() > deadline:
             raise AssertionError(f"{message}: not reached within {timeout} s")
         time.sleep(interval)
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')  # the login form's hidden field
+
+
+def sign_in(client, name: str, password: str):
+    """Sign in as a browser does, with a Flask test ``client``: the CSRF token from
+    ``GET /login``, then ``POST /login`` (``next`` "/"); the POST's response (302 on success)."""
+    token = CSRF_FIELD.search(client.get("/login").get_data(as_text=True)).group(1)
+    return client.post("/login", data={"username": name, "password": password,
+                                       "csrf_token": token, "next": "/"})
+
+
+def signed_in(app, name: str, password: str):
+    """A new test client of the Dash ``app``, signed in as ``name`` (the sign-in must succeed)."""
+    client = app.server.test_client()
+    response = sign_in(client, name, password)
+    assert response.status_code == 302, (name, response.get_data(as_text=True))
+    return client
+
+
+def sign_in_over_http(session, base: str, name: str, password: str):
+    """``sign_in`` against a real server at ``base`` with a ``requests`` session; the POST's
+    response, its redirect not followed."""
+    token = CSRF_FIELD.search(session.get(base + "/login", timeout=30).text).group(1)
+    return session.post(base + "/login", data={
+        "username": name, "password": password, "csrf_token": token, "next": "/"},
+        allow_redirects=False, timeout=60)
 
 
 TINY_INSTRUMENT = {"scales": [{
@@ -170,6 +202,17 @@ def write_bcg_library(path: Path, extra_rows: tuple[list, ...] = ()) -> Path:
             ])
         writer.writerows(extra_rows)
     return path
+
+
+def page_headings(role: str, *, charts_only: bool = False) -> dict[str, str]:
+    """The app's pages (``dashboard.pages.PAGES``, in navigation order) that ``role`` may see,
+    as path -> heading (a page's NAME: its h1 and its navigation link); with ``charts_only``
+    only those with charts. Taken from the app so that a new page is tested too."""
+    from dashboard.access import page_roles  # here: only the tests of pages load the app
+    from dashboard.pages import PAGES
+
+    return {page.PATH: page.NAME for page in PAGES
+            if role in page_roles(page) and (page.CHARTS or not charts_only)}
 
 
 class LiveServer:

@@ -24,7 +24,7 @@ from argon2 import PasswordHasher
 from accounts.store import AuthStore, LoginLimits
 from attune.cli.serving import SERVER_THREADS
 from tests.postgres_server import PostgresServer, free_port
-from tests.support import PROJECT, wait_until
+from tests.support import PROJECT, sign_in_over_http, wait_until
 
 PASSWORD = "correct horse battery staple"
 WORKERS = 2
@@ -114,13 +114,6 @@ def _browser(client: str) -> requests.Session:
     return browser
 
 
-def _sign_in(served: Served, browser: requests.Session, name: str, password: str):
-    csrf = _csrf(browser.get(served.url + "/login", timeout=30).text)
-    return browser.post(served.url + "/login", data={
-        "username": name, "password": password, "csrf_token": csrf, "next": "/"},
-        allow_redirects=False, timeout=60)
-
-
 def _until_both_workers_answered(served: Served, client: str, method: str, path: str,
                                  send) -> list[tuple[str, int]]:
     """Call ``send()`` in batches until two workers have answered (bounded); the answers
@@ -145,7 +138,7 @@ def _workers_of(served: Served, pids: set[int]) -> set[int]:
 def test_a_sign_in_on_one_worker_is_valid_on_the_other_and_so_is_signing_out(served):
     client = "10.7.0.1"
     browser = _browser(client)
-    signed_in = _sign_in(served, browser, "ann", PASSWORD)
+    signed_in = sign_in_over_http(browser, served.url, "ann", PASSWORD)
     assert (signed_in.status_code, signed_in.headers["Location"]) == (302, "/")
     (signed_in_by,) = {pid for status, pid in served.logged(client, "POST", "/login", 1)}
 
@@ -180,17 +173,18 @@ def test_a_lockout_made_through_one_worker_holds_on_the_other(served):
     client = "10.7.0.2"
     browser = _browser(client)
     for i in range(limits.address_failures):
-        assert _sign_in(served, browser, f"guess{i}", "wrong password").status_code == 401
+        failed = sign_in_over_http(browser, served.url, f"guess{i}", "wrong password")
+        assert failed.status_code == 401
     # every failure in the log before the counting starts (a line follows its response)
     served.logged(client, "POST", "/login", limits.address_failures)
 
     def right_password() -> int:  # each from a browser of its own (its own CSRF cookie)
-        return _sign_in(served, _browser(client), "ann", PASSWORD).status_code
+        return sign_in_over_http(_browser(client), served.url, "ann", PASSWORD).status_code
 
     refused = _until_both_workers_answered(served, client, "POST", "/login", right_password)
     assert {status for status, _ in refused} == {"429"}  # never signed in
     # Both workers refuse, whichever of them counted the failures (each counted only some,
     # or one of them all: the other then refuses on the strength of the store alone).
     assert len({pid for _, pid in refused}) == WORKERS, refused
-    elsewhere = _sign_in(served, _browser("10.7.0.3"), "ann", PASSWORD)
+    elsewhere = sign_in_over_http(_browser("10.7.0.3"), served.url, "ann", PASSWORD)
     assert elsewhere.status_code == 302  # the address is slowed down, not the account

@@ -22,6 +22,7 @@ from accounts.store import AuthStore, LoginLimits
 from attune.cli import app as cli
 from dashboard.app import create_app
 from dashboard.components import csv_value
+from tests.support import sign_in
 from warehouse.filters import DATA_FILTERS, DATE_RANGE, MULTI, Filters, FilterSpec
 from warehouse.outcomes import group_change
 
@@ -57,9 +58,7 @@ def login(app, name, password=PASSWORD, *, client=None, environ=None):
     client = client or app.server.test_client()
     if environ:
         client.environ_base.update(environ)
-    response = client.post("/login", data={"username": name, "password": password,
-                                           "csrf_token": _csrf(client), "next": "/"})
-    return client, response
+    return client, sign_in(client, name, password)
 
 
 def logout(client):

@@ -6,18 +6,11 @@ import re
 
 import pytest
 
+from tests.support import page_headings
+
 pytestmark = pytest.mark.browser
 
-PAGES = {
-    "/": "Outcomes",
-    "/explorer": "Outcomes explorer",
-    "/trends": "Trends",
-    "/attrition": "Follow-up and attrition",
-    "/comparisons": "Comparisons, dose and cost",
-    "/evidence": "Evidence",
-    "/quality": "Data quality",
-    "/methods": "Data and methods",
-}
+PAGES = page_headings("evaluator")  # what live_app's local user, an evaluator, sees: path -> h1
 # Cards the demo data leaves empty, and the start of the explanation each shows instead.
 EMPTY_ON_DEMO = {  # the demo links waves by participant id, not by self-generated codes
     "card-quality-linkage": "No export was linked by a self-generated code",

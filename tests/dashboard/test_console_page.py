@@ -6,7 +6,6 @@ a wide answer says it was cut. And in a real browser, what a researcher sees."""
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
@@ -15,6 +14,7 @@ from dashboard import console as c
 from dashboard.app import create_app
 from dashboard.console_rules import MSG_QUARANTINE
 from dashboard.pages.console import MSG_ROLE
+from tests.support import signed_in
 
 PASSWORD = "correct horse battery"
 RAW = '{"wave": "mid"}'  # the tiny database's one quarantined row, as stored
@@ -30,16 +30,6 @@ def setup(tmp_path_factory, tiny_db_factory):
         store.add_user(name, role, PASSWORD, sponsor)
     app = create_app(db, auth_store=store)
     return app, store
-
-
-def login(app, name):
-    client = app.server.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"username": name, "password": PASSWORD,
-                                           "csrf_token": token, "next": "/"})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
 
 
 def run_query(client, sql: str):
@@ -66,7 +56,7 @@ def _entries(store, name):
 @pytest.mark.parametrize("name", ["alice", "eve"])
 def test_a_role_without_the_console_is_refused_and_audited(setup, name):
     app, store = setup
-    answer = run_query(login(app, name), QUARANTINE_SQL)
+    answer = run_query(signed_in(app, name, PASSWORD), QUARANTINE_SQL)
     assert MSG_ROLE in answer and RAW not in answer.replace("\\", "")
     ((_, _, _, detail, outcome),) = _entries(store, name)
     assert outcome.startswith("refused") and QUARANTINE_SQL in detail
@@ -74,7 +64,7 @@ def test_a_role_without_the_console_is_refused_and_audited(setup, name):
 
 def test_a_researcher_reading_the_quarantine_is_refused_and_audited(setup):
     app, store = setup
-    client = login(app, "rex")
+    client = signed_in(app, "rex", PASSWORD)
     before = len(_entries(store, "rex"))
     for sql in (QUARANTINE_SQL, "WITH q AS (FROM attune.quarantine) SELECT * FROM q"):
         answer = run_query(client, sql)
@@ -85,7 +75,7 @@ def test_a_researcher_reading_the_quarantine_is_refused_and_audited(setup):
 
 def test_an_admin_reads_the_quarantined_rows(setup):
     app, store = setup
-    answer = json.loads(run_query(login(app, "ada"), QUARANTINE_SQL))
+    answer = json.loads(run_query(signed_in(app, "ada", PASSWORD), QUARANTINE_SQL))
     cells = json.dumps(answer["response"]["console-result"])
     assert json.dumps(RAW) in cells
     assert _entries(store, "ada")[0][4] == "ok: 1 rows"
@@ -93,7 +83,8 @@ def test_an_admin_reads_the_quarantined_rows(setup):
 
 def test_the_page_says_an_answer_was_cut_at_the_size_limit(setup):
     app, _ = setup
-    answer = run_query(login(app, "rex"), "SELECT repeat('x', 100000) AS s FROM range(50)")
+    answer = run_query(signed_in(app, "rex", PASSWORD),
+                       "SELECT repeat('x', 100000) AS s FROM range(50)")
     assert f"the answer was cut at {c.size_words()} (the console's size limit): only the " \
            "first 20 row(s) are shown" in answer
 

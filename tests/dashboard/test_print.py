@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.style import DESIGN_STATEMENT
-from tests.support import SVG_TEXT_BOXES, chart_text_problems
+from tests.support import SVG_TEXT_BOXES, chart_text_problems, page_headings
 
 pytestmark = pytest.mark.browser
 
@@ -24,14 +24,7 @@ PT_PER_MM = 72 / 25.4
 MARGIN_MM = 14  # attune.css's @page margin
 PAGE_CHART_MM = 215  # attune.css: the tallest a printed chart is shown (fits A4 and Letter)
 PAPER_MM = {"A4": (210, 297), "Letter": (215.9, 279.4)}
-PRINTED_PAGES = {  # the sponsor's pages with charts, and their headings
-    "/": "Outcomes",
-    "/explorer": "Outcomes explorer",
-    "/trends": "Trends",
-    "/attrition": "Follow-up and attrition",
-    "/comparisons": "Comparisons, dose and cost",
-    "/evidence": "Evidence",
-}
+PRINTED_PAGES = page_headings("sponsor", charts_only=True)  # the sponsor's pages with charts
 SLACK_PX = 1
 # Every chart drawn on the page has its print copy: an SVG image drawn at the print width.
 COPIES_READY = """() => {

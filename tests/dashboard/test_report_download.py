@@ -10,6 +10,7 @@ import pytest
 
 from accounts.store import AuthStore
 from dashboard.app import create_app
+from tests.support import signed_in
 
 PASSWORD = "correct horse battery"
 OWN, OTHER = "Programme degree", "Programme workshop"  # SP1's and SP2's (tests.support)
@@ -24,22 +25,13 @@ def site(tmp_path_factory, tiny_db_factory):
     return create_app(db, auth_store=store), store
 
 
-def _signed_in(app, name):
-    client = app.server.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    client.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token,
-                                "next": "/"})
-    return client
-
-
 def _name(response) -> str:
     return re.search(r'filename="([^"]+)"', response.headers["Content-Disposition"]).group(1)
 
 
 def test_a_sponsor_asking_for_another_sponsor_gets_their_own_and_the_attempt_is_audited(site):
     app, store = site
-    got = _signed_in(app, "alice").get("/report.html?sponsor=SP2")
+    got = signed_in(app, "alice", PASSWORD).get("/report.html?sponsor=SP2")
     assert got.status_code == 200
     assert _name(got) == "attune-report-SP1-all-cohorts.html"
     text = got.get_data(as_text=True)
@@ -54,7 +46,7 @@ def test_a_sponsor_asking_for_another_sponsor_gets_their_own_and_the_attempt_is_
 
 def test_an_evaluator_downloads_any_sponsors_report_as_pdf(site):
     app, _ = site
-    client = _signed_in(app, "eve")
+    client = signed_in(app, "eve", PASSWORD)
     got = client.get("/report.pdf?sponsor=SP2")
     assert got.status_code == 200 and got.mimetype == "application/pdf"
     assert got.data.startswith(b"%PDF") and _name(got) == "attune-report-SP2-all-cohorts.pdf"

@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 
 from accounts.store import AuthStore
 from dashboard.app import create_app
+from tests.support import signed_in
 
 PASSWORD = "correct horse battery"
 CONTROL = "Share with a sponsor"
@@ -30,16 +31,6 @@ def setup(tmp_path_factory, tiny_db_factory):
                                 ("alice", "sponsor", "SP1")]:
         store.add_user(name, role, PASSWORD, sponsor)
     return create_app(db, auth_store=store), store
-
-
-def login(app, name):
-    client = app.server.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"username": name, "password": PASSWORD,
-                                           "csrf_token": csrf, "next": "/"})
-    assert response.status_code == 302, name
-    return client
 
 
 def post_share(client, *, sponsor="SP1", scales=None, expires="7d", revoke=None):
@@ -68,7 +59,7 @@ def audited(store, action, user):
 
 def test_an_evaluator_makes_a_link_that_opens_the_chosen_sponsors_view(setup):
     app, store = setup
-    client = login(app, "eve")
+    client = signed_in(app, "eve", PASSWORD)
     assert CONTROL in client.get("/_dash-layout").get_data(as_text=True)
     answer = post_share(client, sponsor="SP1", scales=["CONF"], expires="7d")
     url = re.search(r"http://localhost/share/[0-9]+\.[A-Za-z0-9_-]+", answer).group(0)
@@ -89,7 +80,7 @@ def test_an_evaluator_makes_a_link_that_opens_the_chosen_sponsors_view(setup):
 @pytest.mark.parametrize("name", ["alice", "rex"])
 def test_a_role_without_the_control_is_refused_on_the_server_and_audited(setup, name):
     app, store = setup
-    client = login(app, name)
+    client = signed_in(app, name, PASSWORD)
     assert CONTROL not in client.get("/_dash-layout").get_data(as_text=True)
     before = len(store.shares())
     answer = post_share(client, sponsor="SP1")
@@ -110,7 +101,7 @@ def test_a_share_links_visitor_posting_to_the_callback_is_refused(setup):
 
 def test_a_sponsor_without_cohorts_is_refused_as_the_command_refuses_it(setup):
     app, store = setup
-    client = login(app, "ada")
+    client = signed_in(app, "ada", PASSWORD)
     before = len(store.shares())
     answer = post_share(client, sponsor="SP9")
     assert "sponsor 'SP9' has no cohorts" in answer and "SP1, SP2" in answer
@@ -120,7 +111,7 @@ def test_a_sponsor_without_cohorts_is_refused_as_the_command_refuses_it(setup):
 
 def test_an_evaluator_revokes_their_own_link_but_not_anothers(setup):
     app, store = setup
-    eve, ian = login(app, "eve"), login(app, "ian")
+    eve, ian = signed_in(app, "eve", PASSWORD), signed_in(app, "ian", PASSWORD)
     post_share(eve, sponsor="SP2")
     eves = store.shares()[-1]
     refused = post_share(ian, revoke=eves.id)
