@@ -372,11 +372,13 @@ def _wait_words(seconds: float) -> str:
     return "1 second" if whole == 1 else f"{whole} seconds"
 
 
-def _client() -> str:
+def client_address() -> str:
+    """The address the request came from (for the audit trail), "unknown" without one."""
     return request.remote_addr or "unknown"
 
 
-def _guard_state() -> _Guard | None:
+def guard_state() -> _Guard | None:
+    """The installed guard of the current app (its accounts and audit trail), if any."""
     return current_app.extensions.get(EXTENSION) if has_app_context() else None
 
 
@@ -391,11 +393,11 @@ def audit_refusal(action: str, detail: str = "", *, user_name: str | None = None
     refusal stands whether or not it could be recorded."""
     user = g.get("attune_user") if has_request_context() else None
     who = user.name if user is not None else (user_name or ANONYMOUS)
-    where = (f"{request.method} {_audited_path()} from {_client()}" if has_request_context()
-             else "")
+    where = (f"{request.method} {_audited_path()} from {client_address()}"
+             if has_request_context() else "")
     text = "; ".join(part for part in (detail, where) if part)[:MAX_AUDIT_DETAIL]
     log.warning("refused %s for %s: %s", action, who, text)
-    state = _guard_state()
+    state = guard_state()
     try:
         (state.audit_trail() if state else AuthStore()).audit(who, action, text, "refused")
     except Exception:  # noqa: BLE001 - a refusal stands even if its record cannot be written
@@ -526,7 +528,7 @@ def install(server: Flask, *, auth_store: AuthStore | None, login_required: bool
         if not _csrf_ok(form.get("csrf_token")):
             audit_refusal("login", "form without a valid CSRF token", user_name=name)
             return _login_page("The form expired; please sign in again.", name, next_, 400)
-        result = auth_store.sign_in(name, form.get("password") or "", _client())
+        result = auth_store.sign_in(name, form.get("password") or "", client_address())
         if result.user is None:
             audited, message = REFUSALS[result.refused]
             if result.refused == WRONG and result.retry_after:
@@ -540,7 +542,7 @@ def install(server: Flask, *, auth_store: AuthStore | None, login_required: bool
         session.clear()  # a new session on login (no fixation)
         session.permanent = True
         session["sid"] = auth_store.create_session(result.user.name, lifetime)
-        auth_store.audit(result.user.name, "login", f"client {_client()}", "ok")
+        auth_store.audit(result.user.name, "login", f"client {client_address()}", "ok")
         return redirect(_safe_next(next_))
 
     @server.route("/logout", methods=["GET", "POST"])
@@ -560,7 +562,7 @@ def install(server: Flask, *, auth_store: AuthStore | None, login_required: bool
                          "The form expired; please try again.", 400)
         auth_store.revoke_session(session.get("sid", ""))  # a share link's has no record
         session.clear()
-        auth_store.audit(user.name, "logout", f"client {_client()}", "ok")
+        auth_store.audit(user.name, "logout", f"client {client_address()}", "ok")
         return redirect("/login")
 
 

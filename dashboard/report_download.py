@@ -24,7 +24,7 @@ from dash import html
 from flask import Blueprint, Response, request
 
 from dashboard import access
-from dashboard.access import _client, _guard_state
+from dashboard.access import client_address, guard_state
 from reports.content import ReportRefused
 from reports.files import write_report
 from reports.pdf import PdfUnavailable
@@ -107,8 +107,9 @@ def _download(app_ctx, kind: str) -> Response:
     except DatabaseUnavailable as error:
         log.warning("report for %s: %s", sponsor, error)
         return _text(UNAVAILABLE, 503)
-    _guard_state().audit_trail().audit(user.name, "report_download",
-                                       f"{name} for sponsor {sponsor}; client {_client()}", "ok")
+    guard_state().audit_trail().audit(
+        user.name, "report_download", f"{name} for sponsor {sponsor}; client {client_address()}",
+        "ok")
     return Response(body, mimetype=MEDIA[kind], headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 

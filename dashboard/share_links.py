@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import redirect, request, session
 
-from dashboard.access import SHARE_PREFIX, _client, _Guard, audit_refusal
+from dashboard.access import SHARE_PREFIX, _Guard, audit_refusal, client_address
 
 SHARE_REFUSED = ("This link has expired, has been revoked or is not a valid link. Ask whoever "
                  "sent it for a new one.")
@@ -35,5 +35,5 @@ def open_share(state: _Guard):
     session.permanent = True
     session["share"] = token
     state.audit_trail().audit(user.name, "share_open", f"link {user.link_id} for sponsor "
-                              f"{user.sponsor_id}; client {_client()}", "ok")
+                              f"{user.sponsor_id}; client {client_address()}", "ok")
     return redirect("/")
