@@ -22,29 +22,21 @@ SCALE_PARTICIPANTS = int(os.environ.get("ATTUNE_SCALE_PARTICIPANTS", 3_750_000))
 PROJECT = Path(__file__).resolve().parent.parent
 
 
-def bench_dataset() -> Path:
-    """A clean generated dataset with one ~1M-row responses.csv (cached between runs)."""
-    folder = BENCH_DIR / f"dataset-{BENCH_PARTICIPANTS}-{BENCH_SEED}"
-    if not (folder / "responses.csv").exists():
-        print(f"generating {BENCH_PARTICIPANTS:,} participants into {folder} ...", file=sys.stderr)
-        generate_dataset(
-            folder, participants=BENCH_PARTICIPANTS, seed=BENCH_SEED,
-            single_responses_file=True, invalid_rows=False,
-        )
-    return folder
-
-
-def scale_dataset(participants: int = SCALE_PARTICIPANTS) -> Path:
-    """A clean generated dataset of ``participants`` with one responses file per year of
-    cohort start (cached between runs: a finished generation leaves a ``done`` marker)."""
-    folder = BENCH_DIR / f"scale-{participants}-{BENCH_SEED}"
-    if not (folder / "done").exists():
+def bench_dataset(participants: int = BENCH_PARTICIPANTS, *, yearly_files: bool = False) -> Path:
+    """A clean generated dataset of ``participants``, cached between runs: by default one
+    responses.csv (``dataset-<n>-<seed>``, ~1M rows); with ``yearly_files`` one responses file
+    per year of cohort start (``scale-<n>-<seed>``: a finished generation leaves a ``done``
+    marker, as the yearly files leave no one file to look for)."""
+    prefix, finished = ("scale", "done") if yearly_files else ("dataset", "responses.csv")
+    folder = BENCH_DIR / f"{prefix}-{participants}-{BENCH_SEED}"
+    if not (folder / finished).exists():
         print(f"generating {participants:,} participants into {folder} ...", file=sys.stderr)
         generate_dataset(
             folder, participants=participants, seed=BENCH_SEED,
-            single_responses_file=False, invalid_rows=False,
+            single_responses_file=not yearly_files, invalid_rows=False,
         )
-        (folder / "done").write_text("generated\n", encoding="utf-8")
+        if yearly_files:
+            (folder / "done").write_text("generated\n", encoding="utf-8")
     return folder
 
 

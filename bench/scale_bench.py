@@ -1,7 +1,7 @@
 """Scale: what 10 million response rows cost, against the work itself (`--only scale`).
 
 The dataset is the generator's, about 10,000,000 response rows in its three yearly files
-(``bench.common.scale_dataset``, cached between runs; ``ATTUNE_SCALE_PARTICIPANTS`` sets the
+(``bench.common.bench_dataset``, cached between runs; ``ATTUNE_SCALE_PARTICIPANTS`` sets the
 size: about 2.7 rows per participant). Each figure comes from a fresh process:
 
 * ingest: ``attune ingest`` of the whole folder into a new database against DuckDB's plain
@@ -26,7 +26,7 @@ import os
 import subprocess
 import sys
 
-from bench.common import BENCH_DIR, SCALE_PARTICIPANTS, bench_env, median, scale_dataset
+from bench.common import BENCH_DIR, SCALE_PARTICIPANTS, bench_dataset, bench_env, median
 
 ROUNDS = int(os.environ.get("ATTUNE_SCALE_ROUNDS", 1))
 STATES = int(os.environ.get("ATTUNE_SCALE_STATES", 20))
@@ -96,7 +96,7 @@ def _python(code: str, *args: str) -> dict:
 
 
 def run(participants: int = SCALE_PARTICIPANTS) -> dict:
-    dataset = scale_dataset(participants)
+    dataset = bench_dataset(participants, yearly_files=True)
     responses = sorted(str(path) for path in (dataset / "responses").glob("*.csv"))
     work = BENCH_DIR / "scale"
     work.mkdir(parents=True, exist_ok=True)
