@@ -43,7 +43,7 @@ import numpy as np
 
 from stats.bootstrap import DEFAULT_RESAMPLES, cluster_bootstrap_ci
 from stats.meta import smcr_from_prepost
-from stats.paired import _r_from_sds
+from stats.paired import r_from_sds
 from warehouse.cell_key import cell_key, perturbed_count
 from warehouse.connection import Database, Query, cached_query
 from warehouse.disclosure import (
@@ -53,7 +53,7 @@ from warehouse.disclosure import (
 )
 from warehouse.errors import CannotShow
 from warehouse.filters import Filters, group_clause, groups_sort_key, where_clause
-from warehouse.outcomes import _moments, group_change
+from warehouse.outcomes import group_change, moments
 from warehouse.sqltext import statement
 from warehouse.summaries import ScaleInfo
 
@@ -125,8 +125,8 @@ def pooled_g(totals: Sequence[float], info: ScaleInfo) -> float | None:
     row["n"] = round(row["n"])
     if row["n"] < 3:
         return None
-    n, mean_f, mean_t, sd_f, sd_t, sd_c = _moments(row)
-    r = _r_from_sds(sd_f, sd_t, sd_c)
+    n, mean_f, mean_t, sd_f, sd_t, sd_c = moments(row)
+    r = r_from_sds(sd_f, sd_t, sd_c)
     if not (sd_f > 0 and math.isfinite(r)):
         return None
     yi, vi = smcr_from_prepost(mean_f, mean_t, sd_f, r, n)
