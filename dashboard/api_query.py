@@ -78,6 +78,7 @@ BY_DIMENSIONS: dict[str, str] = {
     "program": "the programme id",
     "cohort_quarter": "the calendar quarter the cohort started, e.g. 2024-Q3",
     "supervision": "whether the cohort has ongoing supervision: yes or no",
+    "provider": "the training provider of a consortium's pooled lake (`attune serve --lake`)",
 }
 
 

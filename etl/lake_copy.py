@@ -34,11 +34,13 @@ from etl.load import (
 from schemas.lake import (
     LAKE_TABLES,
     MANIFEST_NAME,
+    PROVIDER_COLUMN,
     LakeError,
     check_version,
     read_manifest,
     table_select,
 )
+from schemas.sql_text import quote_identifier
 
 COPY_PREFIX = "lake-"
 STAGING = "lake"  # the schema of the lake's views while the copy is built
@@ -79,11 +81,6 @@ def serving_copy(lake: Path | str, folder: Path) -> Path:
     return target
 
 
-def _quoted(column: str) -> str:
-    """A column name (as the database's catalogue gives it) quoted for SQL."""
-    return '"' + column.replace('"', '""') + '"'
-
-
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
     return [row[0] for row in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND "
@@ -122,9 +119,17 @@ def _build(con: duckdb.DuckDBPyConnection, lake: Path, manifest: dict) -> None:
         # sponsor, cohort_year), which the database keeps elsewhere or not at all.
         shared = [c for c in _columns(con, "main", table.name)
                   if c in set(_columns(con, STAGING, table.name))]
-        names = ", ".join(_quoted(c) for c in shared)
-        con.execute(f"INSERT INTO main.{table.name} ({names}) "
-                    f"SELECT {names} FROM {STAGING}.{table.name}")
+        names = ", ".join(quote_identifier(c) for c in shared)
+        try:
+            con.execute(f"INSERT INTO main.{table.name} ({names}) "
+                        f"SELECT {names} FROM {STAGING}.{table.name}")
+        except duckdb.ConstraintException as error:  # two providers' rows of one key differ
+            raise LakeError(f"{lake}: the providers' {table.name} disagree ({error}); pool "
+                            f"only providers whose {table.name} rows of one key are the "
+                            "same") from None
+    # Which provider each cohort came from: the provider filter and grouping of the dashboard.
+    con.execute(f"INSERT INTO main.cohort_providers SELECT cohort_id, {PROVIDER_COLUMN} "
+                f"FROM {STAGING}.cohorts")
     con.execute("COMMIT")
     con.execute(f"DROP SCHEMA {STAGING} CASCADE")
     create_scale_scores_view(con, instrument)

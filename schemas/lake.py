@@ -83,8 +83,11 @@ SQL_READ = ("read_parquet([{files}], hive_partitioning = true, hive_types_autoca
 # Where a consortium's tables hold one row per provider of the same thing (the instrument).
 SHARED_TABLES = ("scales", "scale_items", "waves")
 # Ids that are one provider's: qualified by it when several providers are attached together.
+# A study of the evidence table is one provider's entry too: two providers' "S01" may be two
+# studies (a study both entered is listed twice; README: keep the evidence in one database).
 PROVIDER_IDS = {"responses": ("participant_id", "cohort_id"),
-                "cohorts": ("cohort_id", "program_id"), "programs": ("program_id",)}
+                "cohorts": ("cohort_id", "program_id"), "programs": ("program_id",),
+                "evidence": ("study_id",)}
 
 
 def table_select(lake: Path, manifest: dict[str, Any], table: str,

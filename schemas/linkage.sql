@@ -1,5 +1,6 @@
--- Tables added for platform exports and self-generated code linking (etl/mapping.py,
--- etl/linking.py). Run by etl.load.ensure_schema on new and existing databases; idempotent.
+-- Tables added after the first schema: platform exports and self-generated code linking
+-- (etl/mapping.py, etl/linking.py), a pooled lake's providers (etl/lake_copy.py), and columns
+-- added since. Run by etl.load.ensure_schema on new and existing databases; idempotent.
 
 CREATE TABLE IF NOT EXISTS linkage (
     run_id VARCHAR NOT NULL,
@@ -46,6 +47,14 @@ COMMENT ON COLUMN linkage_keys.wave IS 'Wave of the response.';
 COMMENT ON COLUMN linkage_keys.variant IS 'Which component positions (0-based, comma-separated) were left out before hashing.';
 COMMENT ON COLUMN linkage_keys.key_hash IS 'HMAC-SHA256, under the pseudonymisation key, of the code with those components left out.';
 COMMENT ON COLUMN linkage_keys.run_id IS 'Ingest run that stored the key.';
+
+CREATE TABLE IF NOT EXISTS cohort_providers (
+    cohort_id VARCHAR PRIMARY KEY,
+    provider VARCHAR NOT NULL
+);
+COMMENT ON TABLE cohort_providers IS 'Which training provider each cohort came from, in a database pooled from a lake of several providers (attune serve --lake); empty in a provider''s own database.';
+COMMENT ON COLUMN cohort_providers.cohort_id IS 'Cohort (cohorts.cohort_id, qualified as provider:cohort when several providers are pooled).';
+COMMENT ON COLUMN cohort_providers.provider IS 'The provider''s name in the lake (its provider= prefix, attune export --provider).';
 
 ALTER TABLE responses ADD COLUMN IF NOT EXISTS flag_unfinished BOOLEAN;
 COMMENT ON COLUMN responses.flag_unfinished IS 'True when the survey platform marked the response unfinished (kept because every scale it answered met min_answered); false when finished; NULL for canonical files, which do not say.';

@@ -6,6 +6,8 @@
 * ``demo_db``: the shipped demo data ingested ONCE per test run, for tests that only read it;
   a test that writes uses ``demo_db_copy``, its own copy. The shared file is checked after
   every test that uses it: a test that changed it fails itself, not the tests after it.
+* ``south_db``, ``consortium_lake``, ``consortium_db``: a second provider under its own key,
+  a lake holding both providers, and the database `attune serve --lake` serves from it.
 * ``tiny_db_factory`` / ``tiny_db``: small databases with closed-form statistics.
 * ``live_server``: serve an app from a thread for the length of one test.
 * Browser tests (pytest-playwright) drive Debian's Chromium, never a downloaded browser.
@@ -23,8 +25,12 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from attune.cli import app
 from etl.ingest import ingest
+from etl.lake_copy import serving_copy
+from etl.lake_export import export_lake
 from schemas.settings import DEMO_DATA
 from tests.support import LiveServer, build_tiny_db
 
@@ -92,6 +98,41 @@ def _demo_db_unchanged(request) -> Iterator[None]:
 def demo_db_copy(demo_db, tmp_path) -> Path:
     """A private copy of the demo database that the test may change."""
     return Path(shutil.copy2(demo_db, tmp_path / "demo-copy.duckdb"))
+
+
+def _with_key(key_file: Path, build: Callable[[], Path]) -> Path:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ATTUNE_KEY_FILE", str(key_file))
+        return build()
+
+
+@pytest.fixture(scope="session")
+def south_db(tmp_path_factory) -> Path:
+    """A second provider's database: generated data of the demo's instrument, ingested under
+    its own pseudonym key."""
+    folder = tmp_path_factory.mktemp("south")
+    result = CliRunner().invoke(app, ["generate", str(folder / "data"), "--participants", "300",
+                                      "--seed", "5", "--no-invalid-rows"])
+    assert result.exit_code == 0, result.output
+    return _with_key(folder / "south.key",
+                     lambda: (ingest([folder / "data"], folder / "south.duckdb"),
+                              folder / "south.duckdb")[1])
+
+
+@pytest.fixture(scope="session")
+def consortium_lake(demo_db, south_db, tmp_path_factory) -> Path:
+    """One lake holding both providers (the demo as ``north``), each under its own prefix."""
+    lake = tmp_path_factory.mktemp("consortium") / "lake"
+    export_lake(demo_db, lake, "north")
+    export_lake(south_db, lake, "south")
+    return lake
+
+
+@pytest.fixture(scope="session")
+def consortium_db(consortium_lake, tmp_path_factory) -> Path:
+    """The pooled database `attune serve --lake` serves from the consortium's lake (read it
+    only)."""
+    return serving_copy(consortium_lake, tmp_path_factory.mktemp("consortium-copy"))
 
 
 TinyDbFactory = Callable[..., Path]

@@ -12,7 +12,7 @@ from warehouse.filters import FILTER_COLUMNS, Filters, where_clause
 from warehouse.numbers import clean
 
 SQL_FILTER_OPTIONS = """
-SELECT DISTINCT program_id, program_name, format, delivery, sponsor_id, arm
+SELECT DISTINCT program_id, program_name, format, delivery, sponsor_id, arm, provider
 FROM memory.cohort_dim ORDER BY program_id
 """
 SQL_DATE_RANGE = "SELECT min(cohort_start), max(cohort_start) FROM memory.cohort_dim"
@@ -49,7 +49,8 @@ def waves(db: Database | Path | str) -> list[dict[str, Any]]:
 
 
 def filter_options(db: Database | Path | str) -> dict[str, Any]:
-    """Values the filter controls offer (programmes, sponsors, date range, scales, waves)."""
+    """Values the filter controls offer (programmes, sponsors, providers, date range, scales,
+    waves)."""
 
     def compute(q: Query) -> dict[str, Any]:
         rows = q.fetch(SQL_FILTER_OPTIONS)
@@ -65,6 +66,10 @@ def filter_options(db: Database | Path | str) -> dict[str, Any]:
             "deliveries": [d for d in DELIVERIES if d in {r[3] for r in rows}],
             "audiences": list(AUDIENCES),
             "arms": [a for a in ARMS if a in {r[5] for r in rows}],
+            # the providers pooled in a lake's copy (none in a provider's own database)
+            "providers": (providers := sorted({r[6] for r in rows if r[6] is not None})),
+            "provider_sponsors": {pv: sorted({r[4] for r in rows if r[6] == pv})
+                                  for pv in providers},
             "start_min": start,
             "start_max": end,
             "scales": scales(q.database),

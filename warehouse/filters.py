@@ -32,16 +32,21 @@ VOCABULARIES: dict[str, Mapping[str, str]] = {
 
 @dataclass(frozen=True)
 class SponsorScope:
-    """What a sponsor may see: their own sponsor id and the programmes they have cohorts in."""
+    """What a sponsor may see: their own sponsor id, and the programmes and providers (of a
+    pooled lake) they have cohorts with."""
 
     sponsor: str
     programs: frozenset[str]
+    providers: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, sponsor: str, options: Options) -> SponsorScope:
         owners = options.get("program_sponsors") or {}
+        trainers = options.get("provider_sponsors") or {}
         return cls(sponsor, frozenset(p for p in options.get("programs", {})
-                                      if sponsor in owners.get(p, ())))
+                                      if sponsor in owners.get(p, ())),
+                   frozenset(p for p in options.get("providers", ())
+                             if sponsor in trainers.get(p, ())))
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,18 @@ def _own_programmes_only(chosen: list[str], scope: SponsorScope) -> list[str]:
     return [p for p in chosen if p in scope.programs]
 
 
+def _own_providers_only(chosen: list[str], scope: SponsorScope) -> list[str]:
+    return [p for p in chosen if p in scope.providers]
+
+
+def _by_choices(options: Options) -> dict[Any, str | None]:
+    choices: dict[Any, str | None] = {"all": "All together", "audience": "Audience",
+                                      "format": "Format"}
+    if len(options.get("providers") or ()) > 1:  # a consortium's pooled lake
+        choices["provider"] = "Provider"
+    return choices
+
+
 FILTER_SPECS: tuple[FilterSpec, ...] = (
     FilterSpec("scale", ONE_OF, "Outcome scale", choices_from=_scale_choices,
                default=default_scale, placeholder="Choose a scale"),
@@ -207,6 +224,9 @@ FILTER_SPECS: tuple[FilterSpec, ...] = (
                allowed=lambda o: FORMATS, column="d.format", vocabulary="format"),
     FilterSpec("delivery", MULTI, "Delivery", source="deliveries", default=[],
                allowed=lambda o: DELIVERIES, column="d.delivery", vocabulary="delivery"),
+    FilterSpec("provider", MULTI, "Provider", source="providers", text=lambda code, _: code,
+               default=[], column="d.provider", hidden_when_single=True,
+               for_sponsor=_own_providers_only),
     FilterSpec("sponsor", MULTI, "Sponsor", source="sponsors", text=lambda code, _: code,
                default=[], column="d.sponsor_id", hidden_from=("sponsor",),
                for_sponsor=_own_sponsor_only),
@@ -225,8 +245,7 @@ FILTER_SPECS: tuple[FilterSpec, ...] = (
                values={**{a: a for a in ARMS}, "all": None}, widget="radio",
                vocabulary="arm", hidden_when_single=True),
     FilterSpec("by", ONE_OF, "Compare groups by (trends, follow-up)",
-               choices_from=_fixed({"all": "All together", "audience": "Audience",
-                                    "format": "Format"}), default="all", widget="radio"),
+               choices_from=_by_choices, default="all", widget="radio"),
 )
 DATA_FILTERS: tuple[FilterSpec, ...] = tuple(s for s in FILTER_SPECS if s.column)
 
@@ -333,6 +352,7 @@ def scope_options(options: Options, scope: SponsorScope) -> dict[str, Any]:
         if spec.bounds:
             scoped.update(dict.fromkeys(spec.bounds))
     scoped["program_sponsors"] = {p: [scope.sponsor] for p in scoped.get("programs", {})}
+    scoped["provider_sponsors"] = {p: [scope.sponsor] for p in scoped.get("providers", ())}
     scoped["cutoff"] = None
     # The scales' pre-training SD and threshold are drawn from every sponsor's cohorts.
     scoped["scales"] = [published_scale(s) for s in options.get("scales", [])]
@@ -344,6 +364,7 @@ GROUP_COLUMNS: dict[str, str] = {
     "audience": "c.audience",
     "format": "d.format",
     "delivery": "d.delivery",
+    "provider": "d.provider",
     "sponsor": "d.sponsor_id",
     "program": "d.program_id",
     "supervision": "d.supervision",

@@ -35,12 +35,13 @@ from schemas.lake import (
     read_manifest,
     table_select,
 )
+from schemas.sql_text import quote_identifier
 from stats.reliability import cronbach_alpha_from_variances
 from warehouse.cell_key import RECORD_KEY_SQL, load_or_create_key
 from warehouse.errors import CannotShow
 from warehouse.filters import DATA_FILTERS, DATE_RANGE, MULTI, Filters
 from warehouse.outcomes import SumsScope, change_family_from_sums
-from warehouse.sqltext import analysis_definitions, quote_identifier, statement
+from warehouse.sqltext import analysis_definitions, statement
 from warehouse.summaries import ScaleInfo
 
 ENGINES = ("duckdb", "spark")
@@ -69,10 +70,20 @@ LAKE_GROUP_COLUMNS: dict[str, str] = {
 LAKE_FILTER_COLUMNS: dict[str, str] = {
     "audience": "p.audience", "format": "g.format", "delivery": "g.delivery",
     "sponsor": "c.sponsor_id", "program": "c.program_id", "dates": "c.start_date",
-    "supervision": "c.supervision", "arm": "c.arm",
+    "supervision": "c.supervision", "arm": "c.arm", "provider": "p.provider",
 }
-# A pair's record key in DuckDB (warehouse.cell_key), the disclosure key the one parameter.
-DUCKDB_RECORD_KEY = RECORD_KEY_SQL.format(identity="p.participant_id || ':' || p.cohort_id")
+# A pair's identity in its record key (warehouse.cell_key): with several providers pooled,
+# their ids qualified as the served copy's are (schemas.lake.PROVIDER_IDS), so that
+# `summarize --lake` and the dashboard of `serve --lake` publish the same figures.
+PAIR_IDENTITY = {False: ("p.participant_id", "p.cohort_id"),
+                 True: ("p.provider || ':' || p.participant_id",
+                        "p.provider || ':' || p.cohort_id")}
+
+
+def duckdb_record_key(pooled: bool) -> str:
+    """A pair's record key in DuckDB's SQL, the disclosure key its one parameter."""
+    person, cohort = PAIR_IDENTITY[pooled]
+    return RECORD_KEY_SQL.format(identity=f"{person} || ':' || {cohort}")
 
 
 class Engine(Protocol):
@@ -167,9 +178,8 @@ def _researchers_views(con: duckdb.DuckDBPyConnection, schema: str) -> None:
 class DuckDBEngine:
     """The lake's queries in an in-memory DuckDB over the manifest's files."""
 
-    record_key = DUCKDB_RECORD_KEY
-
     def __init__(self, lake: Path, providers: tuple[str, ...], *, threads: int = 2):
+        self.record_key = duckdb_record_key(len(providers) > 1)
         self.con = duckdb.connect(":memory:")
         self.con.execute(f"SET threads = {int(threads)}")
         attach_lake(self.con, lake, providers=providers, qualify_ids=False)

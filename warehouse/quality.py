@@ -12,9 +12,9 @@ from typing import Any
 
 import duckdb
 
+from schemas.sql_text import quote_identifier
 from warehouse.connection import Database, Query, cached_query
 from warehouse.numbers import clean
-from warehouse.sqltext import quote_identifier
 from warehouse.summaries import scale_alpha
 
 # COLUMNS(regex) takes the columns a database has: one from before rows_skipped and encoding

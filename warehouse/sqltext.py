@@ -1,5 +1,6 @@
-"""SQL text the analysis layer writes itself: the named statements in ``warehouse/sql/``, the
-analysis definitions shared with the researchers' views, and quoted identifiers.
+"""SQL text the analysis layer writes itself: the named statements in ``warehouse/sql/`` and the
+analysis definitions shared with the researchers' views (identifiers are quoted by
+``schemas.sql_text.quote_identifier``).
 
 Nothing here ever holds user input: statements are read from files of this package, and the
 only names placed into SQL text are checked identifiers (item and wave codes, validated at
@@ -13,8 +14,6 @@ from functools import cache
 from importlib import resources
 
 import duckdb
-
-from schemas.contract import IDENTIFIER
 
 _MACRO = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\s+MACRO\b", re.IGNORECASE)
 
@@ -44,8 +43,3 @@ def _uncommented(sql: str) -> str:
     return "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
 
 
-def quote_identifier(name: str) -> str:
-    """``name`` double-quoted for SQL, refused unless it is a plain identifier."""
-    if not IDENTIFIER.match(name):
-        raise ValueError(f"{name!r} is not a plain identifier")
-    return f'"{name}"'

@@ -26,18 +26,25 @@ from dataclasses import dataclass
 
 import duckdb
 
-from schemas.contract import DEFAULT_ARM
+from schemas.contract import DEFAULT_ARM, IDENTIFIER
+from schemas.sql_text import quote_identifier
 from stats.reliability import Alpha, cronbach_alpha_from_variances
 from stats.reliable_change import reliable_change_threshold
 from warehouse.cell_key import RECORD_KEY_SQL
 from warehouse.errors import DatabaseUnavailable
-from warehouse.sqltext import IDENTIFIER, analysis_definitions, quote_identifier, statement
+from warehouse.sqltext import analysis_definitions, statement
 
 HIST_BIN_WIDTH = 0.5  # scale points; edges at +-0.25 give every bin the same number of values
 # The baseline cube's pre -> post change ({post}: the post wave's position): the matched pair
 # and improvement of schemas/views.sql, as in pair_cube.
 POST_CHANGE_SQL = ("CASE WHEN is_matched_pair(0, {post}, ps.s0, ps.s{post}) "
                    "THEN improvement(ps.s0, ps.s{post}, m.higher_is_better) END")
+# A cohort's provider, from a pooled lake's cohort_providers (schemas/linkage.sql) when the
+# database has that table; NULL otherwise (a provider's own database made before it).
+SQL_HAS_PROVIDERS = ("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'attune' "
+                     "AND table_name = 'cohort_providers'")
+PROVIDER_JOIN = {True: ("cp.provider", "LEFT JOIN attune.cohort_providers AS cp USING (cohort_id)"),
+                 False: ("NULL::VARCHAR", "")}
 
 
 @dataclass
@@ -119,7 +126,8 @@ def build_summaries(
         con.execute(definition)
     positions = [pos for _, pos, _ in waves]
     code = {pos: wave for wave, pos, _ in waves}
-    con.execute(statement("cohort_dim"))
+    provider, provider_join = PROVIDER_JOIN[con.execute(SQL_HAS_PROVIDERS).fetchall()[0][0] > 0]
+    con.execute(statement("cohort_dim").format(provider=provider, provider_join=provider_join))
     con.execute(statement("cohort_eligible"), [cutoff or dt.date(1900, 1, 1)])
     scales = load_scales(con)
 

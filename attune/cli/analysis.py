@@ -68,8 +68,8 @@ GROUPINGS = (
     "program",
     "supervision",
     "cohort_quarter",
+    "provider",  # a lake, and the database `serve --lake` copies it to, pool providers
 )
-LAKE_ONLY_GROUPINGS = ("provider",)  # a lake may pool several providers' databases
 
 
 @commands.command()
@@ -117,7 +117,7 @@ def summarize(
     lake: Annotated[
         Path | None,
         typer.Option("--lake", help="Read a Parquet lake (`attune export --lake`) instead of "
-                     "--db: every provider in it, pooled; --by may then also name provider."),
+                     "--db: every provider in it, pooled."),
     ] = None,
     engine: Annotated[
         str, typer.Option(help="With --lake: the engine that computes the sums, duckdb "
@@ -130,7 +130,8 @@ def summarize(
                      "spark://host:7077. Default: Spark on this machine (local[1])."),
     ] = None,
     provider: Annotated[
-        str | None, typer.Option(help="With --lake: only these providers (comma-separated).")
+        str | None, typer.Option(help="Only these providers (comma-separated) of a lake, or "
+                                 "of the database `attune serve --lake` pooled it into.")
     ] = None,
 ) -> None:
     """Paired change between two waves per group: the dashboard's numbers, for scripts.
@@ -149,12 +150,11 @@ def summarize(
     the pooled providers' groups.
     """
     groupings = split_list(by)
-    allowed = (*GROUPINGS, *LAKE_ONLY_GROUPINGS) if lake is not None else GROUPINGS
-    unknown = [name for name in groupings if name not in allowed]
+    unknown = [name for name in groupings if name not in GROUPINGS]
     if unknown:
-        raise fail(f"unknown --by {', '.join(unknown)}; use {', '.join(allowed)}")
-    if lake is None and (provider or engine != "duckdb" or spark_master):
-        raise fail("--provider, --engine and --spark-master read a lake: give --lake DIR")
+        raise fail(f"unknown --by {', '.join(unknown)}; use {', '.join(GROUPINGS)}")
+    if lake is None and (engine != "duckdb" or spark_master):
+        raise fail("--engine and --spark-master read a lake: give --lake DIR")
     floor = min_cell if min_cell is not None else settings.min_cell_size()
     if lake is not None:
         rows = _lake_rows(lake, engine, spark_master, split_list(provider), scale, groupings,
@@ -180,6 +180,7 @@ def summarize(
             audience=split_list(audience),
             format=split_list(program_format),
             sponsor=split_list(sponsor),
+            provider=split_list(provider),
             published=published,
         ),
         "min_cell_size": floor,

@@ -1,6 +1,7 @@
 """The filter panel has one labelled control per entry of ``FILTER_SPECS``, offering the
 entry's choices, and changing any control puts its key in the URL. The tests walk the spec
-table, so a new entry is covered without a new test."""
+table, so a new entry is covered without a new test; they read a consortium's pooled lake (the
+demo and a second provider), where every control, the provider's too, has choices."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from warehouse.filters import DATE_RANGE, FILTER_SPECS, MULTI, FilterSpec
 
 
 @pytest.fixture(scope="module")
-def options(demo_db) -> dict[str, Any]:
-    return filter_options(Database(demo_db))
+def options(consortium_db) -> dict[str, Any]:
+    return filter_options(Database(consortium_db))
 
 
 def _by_id(panel) -> dict[str, Any]:
@@ -81,10 +82,10 @@ def _chosen(spec: FilterSpec, options: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def sync(demo_db):
+def sync(consortium_db):
     """Post a change of the filter controls to the app's URL-sync callback, as the browser
     does; returns the URL query string the app answers with."""
-    app = create_app(demo_db, login_required=False)
+    app = create_app(consortium_db, login_required=False)
     client = app.server.test_client()
     dep = next(d for d in client.get("/_dash-dependencies").get_json()
                if d["output"].startswith("..url.search"))

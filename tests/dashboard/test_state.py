@@ -35,8 +35,9 @@ def _set_value(spec, options):
 
 
 @pytest.mark.parametrize("spec", FILTER_SPECS, ids=lambda s: s.name)
-def test_each_control_round_trips_through_the_url(demo_db, spec):
-    options = filter_options(Database(demo_db))
+def test_each_control_round_trips_through_the_url(consortium_db, spec):
+    """On a consortium's pooled lake: every control, the provider's too, has values."""
+    options = filter_options(Database(consortium_db))
     chosen = _set_value(spec, options)
     state = {**url_state.defaults(options), **chosen}
     search = url_state.encode(state, options)

@@ -1,19 +1,18 @@
 """Fixtures of the lake tests: lakes exported from the shared demo database and from small
-databases, a consortium of two providers with their own pseudonym keys, and how two
-`summarize` answers are compared (every group, every field, to 1e-9)."""
+databases, and how two `summarize` answers are compared (every group, every field, to 1e-9).
+The consortium of two providers with their own pseudonym keys is in tests/conftest.py."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from attune.cli import app
-from etl.ingest import ingest
 from etl.lake_export import export_lake
 from tests.support import build_tiny_db
 
@@ -50,34 +49,6 @@ def demo_lake(demo_db, tmp_path_factory) -> Path:
     """The shared demo database exported once, as provider ``north``."""
     lake = tmp_path_factory.mktemp("demo-lake") / "lake"
     export_lake(demo_db, lake, "north")
-    return lake
-
-
-def _with_key(key_file: Path, build: Callable[[], Path]) -> Path:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ATTUNE_KEY_FILE", str(key_file))
-        return build()
-
-
-@pytest.fixture(scope="session")
-def south_db(tmp_path_factory) -> Path:
-    """A second provider's database: generated data of the demo's instrument, ingested under
-    its own pseudonym key."""
-    folder = tmp_path_factory.mktemp("south")
-    result = CliRunner().invoke(app, ["generate", str(folder / "data"), "--participants", "120",
-                                      "--seed", "5", "--no-invalid-rows"])
-    assert result.exit_code == 0, result.output
-    return _with_key(folder / "south.key",
-                     lambda: (ingest([folder / "data"], folder / "south.duckdb"),
-                              folder / "south.duckdb")[1])
-
-
-@pytest.fixture(scope="session")
-def consortium_lake(demo_db, south_db, tmp_path_factory) -> Path:
-    """One lake holding both providers, each under its own prefix."""
-    lake = tmp_path_factory.mktemp("consortium") / "lake"
-    export_lake(demo_db, lake, "north")
-    export_lake(south_db, lake, "south")
     return lake
 
 

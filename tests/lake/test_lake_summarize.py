@@ -37,8 +37,8 @@ def test_a_lake_summary_names_what_is_wrong_with_its_options(demo_lake, tmp_path
          "no provider east in the lake; it holds: north"),
         (["--lake", str(demo_lake), "--engine", "hive"], "unknown --engine hive"),
         (["--lake", str(tmp_path)], "no lake here"),
-        (["--provider", "north"], "give --lake DIR"),
-        (["--by", "provider"], "unknown --by provider"),
+        (["--engine", "spark"], "give --lake DIR"),
+        (["--by", "providers"], "unknown --by providers"),
     ]
     for args, message in cases:
         result = runner.invoke(app, ["summarize", *args])

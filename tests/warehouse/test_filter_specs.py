@@ -1,6 +1,7 @@
 """Every filter of ``FILTER_SPECS`` narrows the rows of a real database to those it names,
 and a sponsor's scope holds whatever any filter says. Both walk the spec table, so a new
-entry is covered without a new test."""
+entry is covered without a new test, on the demo database and on a consortium's pooled lake
+(where the provider filter has something to choose)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,13 @@ FROM memory.people_cube AS c JOIN memory.cohort_dim AS d USING (cidx) WHERE {whe
 """
 
 
-@pytest.fixture(scope="module")
-def demo(demo_db) -> tuple[Database, dict[str, Any]]:
-    db = Database(demo_db)
+# Filters offered only where several providers are pooled: nothing to choose in the demo.
+POOLED_ONLY = ("provider",)
+
+
+@pytest.fixture(scope="module", params=["demo_db", "consortium_db"])
+def demo(request) -> tuple[Database, dict[str, Any]]:
+    db = Database(request.getfixturevalue(request.param))
     return db, filter_options(db)
 
 
@@ -62,6 +67,9 @@ def _candidates(spec: FilterSpec, db: Database,
 @pytest.mark.parametrize("spec", DATA_FILTERS, ids=lambda s: s.name)
 def test_each_filter_keeps_only_the_rows_it_names_and_narrows_the_result(demo, spec):
     db, options = demo
+    if spec.name in POOLED_ONLY and not options["providers"]:
+        assert spec.choices(options) == {}  # a provider's own database: nothing to offer
+        return
     everything = _rows(db, Filters())
     narrower = 0
     for state, keeps in _candidates(spec, db, options):
@@ -109,9 +117,10 @@ def test_sponsor_without_cohorts_sees_nothing(demo):
 
 def test_values_outside_the_options_never_reach_the_filters(demo):
     _, options = demo
-    sent = {"audience": ["hr", "<script>", 3], "program": "P01", "start": "not a date",
-            "supervision": "maybe", "sponsor": [{"x": 1}]}
+    program = next(iter(options["programs"]))
+    sent = {"audience": ["hr", "<script>", 3], "program": program, "start": "not a date",
+            "supervision": "maybe", "sponsor": [{"x": 1}], "provider": ["nowhere"]}
     got = filters_from_state(sent, options)
-    assert got == Filters(audience=("hr",), program=("P01",))
+    assert got == Filters(audience=("hr",), program=(program,))
     assert filters_from_state({"end": "2024-03-05T00:00:00"}, options).cohort_start_to == \
         dt.date(2024, 3, 5)
