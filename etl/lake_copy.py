@@ -25,7 +25,6 @@ from pathlib import Path
 import duckdb
 
 from etl.load import (
-    create_scale_scores_view,
     ensure_schema,
     refresh_views,
     store_instrument,
@@ -132,6 +131,5 @@ def _build(con: duckdb.DuckDBPyConnection, lake: Path, manifest: dict) -> None:
                 f"FROM {STAGING}.cohorts")
     con.execute("COMMIT")
     con.execute(f"DROP SCHEMA {STAGING} CASCADE")
-    create_scale_scores_view(con, instrument)
     refresh_views(con)
     con.execute("CHECKPOINT")

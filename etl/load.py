@@ -26,7 +26,7 @@ import pandas as pd
 
 from schemas.contract import WAVES
 from schemas.instrument import KIRKPATRICK_LEVELS, Instrument, Scale, parse_instrument
-from schemas.sql_text import sql_string
+from schemas.sql_text import SCALE_SCORES_BRANCH, sql_string
 
 SCHEMA_VERSION = "1"
 
@@ -96,7 +96,9 @@ def ensure_platform_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Recreate the views (they change with the code, not with the data)."""
+    """Recreate the views (they change with the code, not with the data), ``scale_scores``
+    first: the others are built on it."""
+    create_scale_scores_view(con, stored_instrument(con))
     con.execute("BEGIN TRANSACTION")
     con.execute(schema_sql("views.sql"))
     con.execute("COMMIT")
@@ -119,15 +121,13 @@ SCALE_SCORES_COMMENTS = {
     "items_answered": (
         "Number of the scale's items answered (at least 1: a scale not asked has no row)."
     ),
+    "audience": "Audience of the participant at this wave (responses.audience).",
+    "completed_at": "Date the survey was completed (responses.completed_at).",
 }
 EMPTY_SCALE_SCORES_SELECT = (
     "SELECT participant_id, cohort_id, wave, CAST(NULL AS VARCHAR) AS scale_id, "
-    "CAST(NULL AS DOUBLE) AS score, CAST(NULL AS INTEGER) AS items_answered "
-    "FROM responses WHERE false"
-)
-SCALE_SCORES_BRANCH = (
-    "SELECT participant_id, cohort_id, wave, '{scale}' AS scale_id, score_{scale} AS score, "
-    "answered_{scale} AS items_answered FROM responses WHERE answered_{scale} > 0"
+    "CAST(NULL AS DOUBLE) AS score, CAST(NULL AS INTEGER) AS items_answered, audience, "
+    "completed_at FROM responses WHERE false"
 )
 
 
@@ -135,7 +135,8 @@ def create_scale_scores_view(con: duckdb.DuckDBPyConnection, instrument: Instrum
     """(Re)create the long `scale_scores` view over the wide score columns of `responses`."""
     # Scale ids are checked identifiers (schemas.instrument.IDENTIFIER), never user SQL.
     branches = (
-        [SCALE_SCORES_BRANCH.format(scale=scale.id) for scale in instrument.scales]
+        [SCALE_SCORES_BRANCH.format(scale=scale.id, responses="responses")
+         for scale in instrument.scales]
         if instrument
         else [EMPTY_SCALE_SCORES_SELECT]
     )

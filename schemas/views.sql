@@ -23,8 +23,8 @@ SELECT
     s.scale_id,
     s.score,
     s.items_answered,
-    r.audience,
-    r.completed_at,
+    s.audience,
+    s.completed_at,
     c.program_id,
     p.format,
     p.delivery,
@@ -34,7 +34,6 @@ SELECT
     c.start_date AS cohort_start,
     cohort_quarter(c.start_date) AS cohort_quarter
 FROM scale_scores AS s
-JOIN responses AS r USING (participant_id, cohort_id, wave)
 JOIN waves AS w ON w.wave = s.wave
 JOIN cohorts AS c ON c.cohort_id = s.cohort_id
 JOIN programs AS p ON p.program_id = c.program_id;

@@ -35,7 +35,7 @@ from schemas.lake import (
     read_manifest,
     table_select,
 )
-from schemas.sql_text import quote_identifier
+from schemas.sql_text import SCALE_SCORES_BRANCH, quote_identifier
 from stats.reliability import cronbach_alpha_from_variances
 from warehouse.cell_key import RECORD_KEY_SQL, load_or_create_key
 from warehouse.errors import CannotShow
@@ -45,9 +45,6 @@ from warehouse.sqltext import analysis_definitions, statement
 from warehouse.summaries import ScaleInfo
 
 ENGINES = ("duckdb", "spark")
-SCALE_SCORES_BRANCH = (
-    "SELECT participant_id, cohort_id, wave, '{scale}' AS scale_id, score_{scale} AS score, "
-    "answered_{scale} AS items_answered FROM {schema}.responses WHERE answered_{scale} > 0")
 SQL_SCALES = ("SELECT DISTINCT scale_id, name, domain, level, level_name, n_items, min_value, "
               "max_value, higher_is_better, reliability FROM scales")
 SQL_ITEMS = "SELECT DISTINCT scale_id, item_id, position, reverse_keyed FROM scale_items"
@@ -145,8 +142,8 @@ def attach_lake(con: duckdb.DuckDBPyConnection, lake: Path | str, *, schema: str
         con.execute(f"CREATE OR REPLACE VIEW {name}.{table.name} AS {body}")
     scale_ids = [row[0] for row in con.execute(
         f"SELECT DISTINCT scale_id FROM {name}.scales ORDER BY scale_id").fetchall()]
-    branches = [SCALE_SCORES_BRANCH.format(scale=quote_identifier(s).strip('"'), schema=name)
-                for s in scale_ids]
+    branches = [SCALE_SCORES_BRANCH.format(scale=quote_identifier(s).strip('"'),
+                                           responses=f"{name}.responses") for s in scale_ids]
     if branches:
         con.execute(f"CREATE OR REPLACE VIEW {name}.scale_scores AS " + " UNION ALL ".join(
             branches))

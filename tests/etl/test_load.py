@@ -123,3 +123,21 @@ def test_responses_file_alone_uses_the_instrument_and_cohorts_already_loaded(
     (report,) = responses_report(run([later], db_path))
     assert report.status == "loaded"
     assert query(db_path, "SELECT count(*) FROM scale_scores") == [(2,)]
+
+
+def test_a_database_made_before_scale_scores_carried_the_audience_gains_it_on_the_next_ingest(
+    dataset, db_path, tmp_path
+):
+    run([dataset], db_path)
+    with duckdb.connect(str(db_path)) as con:  # the view as an older Attune wrote it
+        con.execute("CREATE OR REPLACE VIEW scale_scores AS SELECT participant_id, cohort_id, "
+                    "wave, 'CONF' AS scale_id, score_CONF AS score, answered_CONF AS "
+                    "items_answered FROM responses WHERE answered_CONF > 0")
+    more = tmp_path / "more.csv"
+    more.write_text(responses_csv("Z9,C1,pre,2024-03-01,hr,5,2,2,3,2,4,4,4,3"))
+    run([more], db_path)
+    audiences = query(db_path, "SELECT DISTINCT audience FROM scored_responses "
+                               "WHERE participant_id IS NOT NULL ORDER BY 1")
+    expected = query(db_path, "SELECT DISTINCT audience FROM responses ORDER BY 1")
+    assert audiences == expected and audiences
+    assert query(db_path, "SELECT count(*) FROM scale_scores WHERE scale_id = 'BURN'") != [(0,)]
