@@ -39,6 +39,9 @@ HIST_BIN_WIDTH = 0.5  # scale points; edges at +-0.25 give every bin the same nu
 # and improvement of schemas/views.sql, as in pair_cube.
 POST_CHANGE_SQL = ("CASE WHEN is_matched_pair(0, {post}, ps.s0, ps.s{post}) "
                    "THEN improvement(ps.s0, ps.s{post}, m.higher_is_better) END")
+# Whether person_waves holds one row per person (no two responses of a person at one wave).
+SQL_SAME_COUNT = ("SELECT (SELECT count(*) FROM memory.person_waves) = "
+                  "(SELECT count(*) FROM memory.person)")
 # A cohort's provider, from a pooled lake's cohort_providers (schemas/linkage.sql) when the
 # database has that table; NULL otherwise (a provider's own database made before it).
 SQL_HAS_PROVIDERS = ("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'attune' "
@@ -150,17 +153,7 @@ def build_summaries(
         f"r.{quote_identifier('score_' + scale_id)} AS x{sx}"
         for sx, scale_id in enumerate(scale_ids)
     )))
-    parts = [
-        statement("person_scale_part").format(sx=sx, wave_cols=", ".join(
-            f"max(x{sx}) FILTER (WHERE position = {p}) AS s{p}" for p in positions
-        ))
-        for sx in range(len(scale_ids))
-    ]
-    con.execute(statement("person_scale").format(
-        a_cols=", ".join(f"p.a{p}" for p in positions),
-        s_cols=", ".join(f"s.s{p}" for p in positions),
-        parts=" UNION ALL ".join(parts),
-    ))
+    _person_scale(con, positions, len(scale_ids))
     con.execute("DROP TABLE memory.response_scores")
     pairs = [(i, j) for i in positions for j in positions if j > i]
     if pairs:
@@ -182,6 +175,37 @@ def build_summaries(
     con.execute("DROP TABLE memory.person_scale")
     con.execute("DROP TABLE memory.person")
     return scales
+
+
+def _person_scale(con, positions: list[int], n_scales: int) -> None:
+    """``memory.person_scale``: one row per person and scale they were scored on, with their
+    audiences and scores at every wave. From ``person_waves`` (joins on the integer key), or,
+    should a person have two responses at one wave, by grouping each scale's responses by
+    person (the scores' maximum, as before joins were used)."""
+    a_cols = ", ".join(f"a{p}" for p in positions)
+    con.execute(statement("person_waves").format(
+        a_cols=", ".join(f"p.a{p}" for p in positions),
+        x_cols=", ".join(f"w{p}.x{sx} AS x{sx}_{p}" for sx in range(n_scales) for p in positions),
+        joins="\n".join(f"LEFT JOIN (SELECT * FROM memory.response_scores WHERE position = {p}) "
+                        f"AS w{p} USING (pidx)" for p in positions)))
+    one_per_person = con.execute(SQL_SAME_COUNT).fetchall()[0][0]
+    if one_per_person:
+        parts = [statement("person_scale_wide_part").format(
+            sx=sx, a_cols=a_cols, s_cols=", ".join(f"x{sx}_{p} AS s{p}" for p in positions),
+            scored=" OR ".join(f"x{sx}_{p} IS NOT NULL" for p in positions))
+            for sx in range(n_scales)]
+        con.execute("CREATE OR REPLACE TABLE memory.person_scale AS "
+                    + " UNION ALL ".join(parts))
+    else:
+        parts = [
+            statement("person_scale_part").format(sx=sx, wave_cols=", ".join(
+                f"max(x{sx}) FILTER (WHERE position = {p}) AS s{p}" for p in positions))
+            for sx in range(n_scales)]
+        con.execute(statement("person_scale").format(
+            a_cols=", ".join(f"p.a{p}" for p in positions),
+            s_cols=", ".join(f"s.s{p}" for p in positions),
+            parts=" UNION ALL ".join(parts)))
+    con.execute("DROP TABLE memory.person_waves")
 
 
 def _build_the_rest(con, positions: list[int], code: dict[int, str],

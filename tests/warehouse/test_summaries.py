@@ -43,3 +43,27 @@ def test_a_bad_build_memory_setting_is_refused(monkeypatch):
     monkeypatch.setenv("ATTUNE_BUILD_MEMORY", "lots")
     with pytest.raises(ValueError):
         build_memory_limit("400MB")
+
+
+def test_a_second_response_of_one_person_at_one_wave_never_counts_them_twice(tiny_db):
+    """Ingest keeps one response per participant, cohort and wave; a database that breaks the
+    rule still counts each person once (their highest score at the wave), on every chart."""
+    before = group_change(Database(tiny_db, min_cell_size=1), scale_id="CONF",
+                          by=("audience", "format"))
+    assert [row["n_pairs"] for row in before] == [7, 20, 12]
+    with duckdb.connect(str(tiny_db)) as con:
+        con.execute("INSERT INTO responses SELECT * REPLACE (score_CONF - 1 AS score_CONF) "
+                    "FROM responses WHERE wave = 'pre' LIMIT 3")
+        twice = con.execute("SELECT count(*) FROM (SELECT participant_id, cohort_id, wave "
+                            "FROM responses GROUP BY ALL HAVING count(*) > 1)").fetchall()[0][0]
+    assert twice == 3
+    after = Database(tiny_db, min_cell_size=1)
+    # The pairs (the pre-training SD, and so the reliable-change threshold, is over responses)
+    pairs = ("n_pairs", "mean_from", "mean_to", "mean_change", "sd_change", "d_z")
+    assert [{k: row[k] for k in pairs} for row in group_change(
+        after, scale_id="CONF", by=("audience", "format"))] == [{k: row[k] for k in pairs}
+                                                                for row in before]
+    people = after.fetch("SELECT sum(n) FROM memory.people_cube")[0][0]
+    with duckdb.connect(str(tiny_db), read_only=True) as con:
+        assert people == con.execute("SELECT count(*) FROM (SELECT DISTINCT participant_id, "
+                                     "cohort_id FROM responses)").fetchall()[0][0]
