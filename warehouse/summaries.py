@@ -142,18 +142,14 @@ def build_summaries(
               info.threshold if info.threshold is not None else float("inf")]
              for sx, info in enumerate(scales.values())],
         )
-    audience_cols = ", ".join(
-        f"max(r.audience) FILTER (WHERE w.position = {p}) AS a{p}" for p in positions
-    )
     record_key = RECORD_KEY_SQL.format(identity="g.participant_id || ':' || g.cohort_id")
-    con.execute(statement("person").format(audience_cols=audience_cols, record_key=record_key),
-                [disclosure_key])
+    con.execute(statement("person").format(record_key=record_key), [disclosure_key])
     scale_ids = list(scales)  # the sx order of scale_meta; ids are checked identifiers
     con.execute(statement("response_scores").format(score_cols=", ".join(
         f"r.{quote_identifier('score_' + scale_id)} AS x{sx}"
         for sx, scale_id in enumerate(scale_ids)
     )))
-    _person_scale(con, positions, len(scale_ids))
+    _person_waves(con, positions, len(scale_ids))
     con.execute("DROP TABLE memory.response_scores")
     pairs = [(i, j) for i in positions for j in positions if j > i]
     if pairs:
@@ -172,40 +168,35 @@ def build_summaries(
                                for i, a in enumerate(positions) for b in positions[i:])))
     if not changes_only:
         _build_the_rest(con, positions, code, pairs)
-    con.execute("DROP TABLE memory.person_scale")
-    con.execute("DROP TABLE memory.person")
+    for scratch in ("VIEW memory.person_scale", "TABLE memory.person_waves",
+                    "TABLE memory.person"):
+        con.execute(f"DROP {scratch}")
     return scales
 
 
-def _person_scale(con, positions: list[int], n_scales: int) -> None:
-    """``memory.person_scale``: one row per person and scale they were scored on, with their
-    audiences and scores at every wave. From ``person_waves`` (joins on the integer key), or,
-    should a person have two responses at one wave, by grouping each scale's responses by
-    person (the scores' maximum, as before joins were used)."""
+def _person_waves(con, positions: list[int], n_scales: int) -> None:
+    """``memory.person_waves``: one row per person with their audience and every scale's score
+    at each wave, side by side; and ``memory.person_scale``, the view of it with one row per
+    person and scale they were scored on, which the summaries read. Built by joins on the
+    integer key, or, should a person have two responses at one wave (a database ingest did not
+    write), by grouping each person's responses."""
     a_cols = ", ".join(f"a{p}" for p in positions)
     con.execute(statement("person_waves").format(
-        a_cols=", ".join(f"p.a{p}" for p in positions),
+        a_cols=", ".join(f"w{p}.audience AS a{p}" for p in positions),
         x_cols=", ".join(f"w{p}.x{sx} AS x{sx}_{p}" for sx in range(n_scales) for p in positions),
         joins="\n".join(f"LEFT JOIN (SELECT * FROM memory.response_scores WHERE position = {p}) "
                         f"AS w{p} USING (pidx)" for p in positions)))
-    one_per_person = con.execute(SQL_SAME_COUNT).fetchall()[0][0]
-    if one_per_person:
-        parts = [statement("person_scale_wide_part").format(
-            sx=sx, a_cols=a_cols, s_cols=", ".join(f"x{sx}_{p} AS s{p}" for p in positions),
-            scored=" OR ".join(f"x{sx}_{p} IS NOT NULL" for p in positions))
-            for sx in range(n_scales)]
-        con.execute("CREATE OR REPLACE TABLE memory.person_scale AS "
-                    + " UNION ALL ".join(parts))
-    else:
-        parts = [
-            statement("person_scale_part").format(sx=sx, wave_cols=", ".join(
-                f"max(x{sx}) FILTER (WHERE position = {p}) AS s{p}" for p in positions))
-            for sx in range(n_scales)]
-        con.execute(statement("person_scale").format(
-            a_cols=", ".join(f"p.a{p}" for p in positions),
-            s_cols=", ".join(f"s.s{p}" for p in positions),
-            parts=" UNION ALL ".join(parts)))
-    con.execute("DROP TABLE memory.person_waves")
+    if not con.execute(SQL_SAME_COUNT).fetchall()[0][0]:
+        con.execute(statement("person_waves_grouped").format(
+            a_cols=", ".join(f"max(audience) FILTER (WHERE position = {p}) AS a{p}"
+                             for p in positions),
+            x_cols=", ".join(f"max(x{sx}) FILTER (WHERE position = {p}) AS x{sx}_{p}"
+                             for sx in range(n_scales) for p in positions)))
+    parts = [statement("person_scale_wide_part").format(
+        sx=sx, a_cols=a_cols, s_cols=", ".join(f"x{sx}_{p} AS s{p}" for p in positions),
+        scored=" OR ".join(f"x{sx}_{p} IS NOT NULL" for p in positions))
+        for sx in range(n_scales)]
+    con.execute("CREATE OR REPLACE VIEW memory.person_scale AS " + " UNION ALL ".join(parts))
 
 
 def _build_the_rest(con, positions: list[int], code: dict[int, str],

@@ -3,5 +3,5 @@
 CREATE OR REPLACE TABLE memory.people_cube AS
 SELECT p.cidx, coalesce({audience_list}) AS audience, p.mask, count(*)::BIGINT AS n,
        sum(p.rkey)::BIGINT AS k
-FROM memory.person AS p
+FROM memory.person_waves AS p
 GROUP BY ALL
