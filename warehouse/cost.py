@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import special
 
 from stats.bootstrap import DEFAULT_RESAMPLES, cluster_bootstrap_ci
 from stats.meta import smcr_from_prepost
@@ -53,7 +54,7 @@ from warehouse.disclosure import (
 )
 from warehouse.errors import CannotShow
 from warehouse.filters import Filters, group_clause, groups_sort_key, where_clause
-from warehouse.outcomes import group_change, moments
+from warehouse.outcomes import ROUNDING_BOUND, group_change, moments
 from warehouse.sqltext import statement
 from warehouse.summaries import ScaleInfo
 
@@ -133,6 +134,38 @@ def pooled_g(totals: Sequence[float], info: ScaleInfo) -> float | None:
     if not info.higher_is_better:
         yi = -yi
     return yi if math.isfinite(yi) and math.isfinite(vi) and vi > 0 else None
+
+
+def pooled_g_many(totals: np.ndarray, info: ScaleInfo) -> np.ndarray:
+    """``pooled_g`` of every row of ``totals`` (R x ``PAIR_SUMS``) at once, NaN where it gives
+    None: the bootstrap's thousands of resamples as array arithmetic, by the same rule."""
+    n = np.round(totals[:, 0])
+    s_f, s_t, ss_f, ss_t, s_c, ss_c = (totals[:, k] for k in range(1, 7))
+    with np.errstate(all="ignore"):
+        sd_f, sd_t, sd_c = (_sd_many(n, s, ss) for s, ss in
+                            ((s_f, ss_f), (s_t, ss_t), (s_c, ss_c)))
+        # var(y - x) = var(x) + var(y) - 2 r sd(x) sd(y), solved for r (stats.paired)
+        r = np.clip((sd_f**2 + sd_t**2 - sd_c**2) / (2 * sd_f * sd_t), -1.0, 1.0)
+        r = np.where((sd_f > 0) & (sd_t > 0) & np.isfinite(sd_c), r, np.nan)
+        df = n - 1
+        # Hedges 1981 (exact J): J = Gamma(df/2) / (sqrt(df/2) * Gamma((df-1)/2))
+        j = np.where(df > 1, np.exp(special.gammaln(df / 2) - special.gammaln((df - 1) / 2))
+                     / np.sqrt(df / 2), np.nan)
+        # Becker 1988; metafor escalc("SMCR"): yi = J (m_post - m_pre) / sd_pre
+        yi = j * (s_t / n - s_f / n) / sd_f
+        # metafor escalc("SMCR") large-sample variance: 2 (1 - r) / n + yi^2 / (2 n)
+        vi = 2 * (1 - r) / n + yi**2 / (2 * n)
+        yi = yi if info.higher_is_better else -yi
+        shown = ((n >= 3) & (sd_f > 0) & np.isfinite(r) & np.isfinite(yi) & np.isfinite(vi)
+                 & (vi > 0))
+    return np.where(shown, yi, np.nan)
+
+
+def _sd_many(n: np.ndarray, s: np.ndarray, ss: np.ndarray) -> np.ndarray:
+    """``warehouse.outcomes``' SD from sums, per row: NaN below two, 0 when only rounding."""
+    spread = ss - s * s / n
+    return np.where(n < 2, np.nan, np.where(spread <= ROUNDING_BOUND * n * ss, 0.0,
+                                            np.sqrt(spread / (n - 1))))
 
 
 def _cost(q: Query, scale_id: str, by: str, seed: int, resamples: int) -> dict[str, Any]:
@@ -273,9 +306,7 @@ def _intervals(sums: np.ndarray, info: ScaleInfo, seed: int, resamples: int
         return (t[:, IMPROVED] / t[:, N]) / (t[:, COST] / t[:, PEOPLE])
 
     def tenths_per_cost(t: np.ndarray) -> np.ndarray:
-        g = np.array([np.nan if (x := pooled_g(row[N:IMPROVED], info)) is None else x
-                      for row in t])
-        return (g / TENTH) / (t[:, COST] / t[:, PEOPLE])
+        return (pooled_g_many(t[:, N:IMPROVED], info) / TENTH) / (t[:, COST] / t[:, PEOPLE])
 
     def direct(statistic) -> Callable[[], tuple[float | None, float | None]]:
         def run() -> tuple[float | None, float | None]:

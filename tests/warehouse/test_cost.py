@@ -21,6 +21,7 @@ from warehouse.cost import (
     SEED,
     cost,
     pooled_g,
+    pooled_g_many,
 )
 from warehouse.filters import Filters
 from warehouse.followup import people
@@ -218,3 +219,25 @@ def test_published_cost_is_the_same_for_the_same_key(world, tmp_path, monkeypatc
     database.clear_cache()
     again = groups(cost(database, scale_id="CONF", filters=Filters(published=True)))
     assert first == again
+
+
+@pytest.mark.parametrize("higher_is_better", [True, False])
+def test_the_bootstraps_g_of_many_resamples_is_each_resamples_pooled_g(world, higher_is_better):
+    """The resamples' g, computed as arrays, is the g of each resample by the scalar rule:
+    everywhere, and where it is None (too few pairs, no spread, a constant score)."""
+    info = Database(world).snapshot().scales["CONF"]
+    info = type(info)(**{**vars(info), "higher_is_better": higher_is_better})
+    rng = np.random.default_rng(3)
+    rows = []
+    for n in rng.integers(1, 60, size=400):
+        pre, post = rng.normal(3, 0.7, n), rng.normal(3.4, 0.8, n)
+        rows.append([n, pre.sum(), post.sum(), (pre**2).sum(), (post**2).sum(),
+                     (post - pre).sum(), ((post - pre) ** 2).sum()])
+    same = np.full(5, 2.5)  # no spread at all: no g
+    rows += [[5, same.sum(), same.sum() + 5, (same**2).sum(), ((same + 1)**2).sum(), 5.0, 5.0],
+             [2, 5.0, 6.0, 12.5, 18.1, 1.0, 0.6]]
+    many = pooled_g_many(np.array(rows, dtype=float), info)
+    for row, got in zip(rows, many, strict=True):
+        one = pooled_g(row, info)
+        assert (one is None and np.isnan(got)) or got == pytest.approx(one, rel=1e-12), row
+    assert np.isnan(many[-2:]).all() and np.isfinite(many[:-2]).sum() > 350
