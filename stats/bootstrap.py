@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -45,16 +46,25 @@ class BootstrapCI:
         return asdict(self)
 
 
+DRAWS_KEPT = 16  # draw matrices kept for reuse: a page asks for several CIs of one G and seed
+
+
+@lru_cache(maxsize=DRAWS_KEPT)
 def draw_counts(n_clusters: int, resamples: int, seed: int) -> np.ndarray:
     """B x G matrix: how often each cluster is drawn in each resample of G with replacement.
 
     Row b comes from the b-th block of G draws of ``rng.integers(0, G)``, so a loop that draws
-    one resample at a time from the same seed draws the same clusters.
+    one resample at a time from the same seed draws the same clusters. The draws depend on
+    G, B and the seed alone, so they are drawn once and kept (read-only, in the smallest
+    integer type that holds a count) for every statistic and group of that size.
     """
     rng = np.random.default_rng(seed)
     index = rng.integers(0, n_clusters, size=(resamples, n_clusters))
     flat = (np.arange(resamples)[:, None] * n_clusters + index).ravel()
-    return np.bincount(flat, minlength=resamples * n_clusters).reshape(resamples, n_clusters)
+    counts = np.bincount(flat, minlength=resamples * n_clusters).reshape(resamples, n_clusters)
+    counts = counts.astype(np.min_scalar_type(max(n_clusters, 1)))
+    counts.flags.writeable = False
+    return counts
 
 
 def cluster_bootstrap_ci(

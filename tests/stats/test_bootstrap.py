@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stats.bootstrap import DEFAULT_RESAMPLES, cluster_bootstrap_ci, ratio_bootstrap_ci
+from stats.bootstrap import (
+    DEFAULT_RESAMPLES,
+    cluster_bootstrap_ci,
+    draw_counts,
+    ratio_bootstrap_ci,
+)
 
 
 def _loop_ratio_ci(numerator, denominator, resamples, seed, level):
@@ -87,3 +92,13 @@ def test_bad_arguments_are_clear_errors():
         ratio_bootstrap_ci([1.0], [1.0], resamples=0)
     with pytest.raises(ValueError, match="one value per cluster"):
         ratio_bootstrap_ci([1.0, 2.0], [1.0])
+
+
+def test_draws_are_shared_between_intervals_and_no_caller_can_change_them():
+    """The draws of one G, B and seed are kept for every interval of that size: a caller
+    that wrote into them would change every later interval, so they are read-only."""
+    first = draw_counts(7, 50, 3)
+    assert draw_counts(7, 50, 3) is first
+    assert (first.sum(axis=1) == 7).all()
+    with pytest.raises(ValueError):
+        first[0, 0] = 99
