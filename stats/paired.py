@@ -82,8 +82,8 @@ def _check_level(level: float) -> None:
         raise ValueError(f"level must be between 0 and 1, got {level!r}")
 
 
-def r_from_sds(sd_from: float, sd_to: float, sd_change: float) -> float:
-    """r between the waves from both SDs and the SD of change; public: warehouse.cost uses it."""
+def _r_from_sds(sd_from: float, sd_to: float, sd_change: float) -> float:
+    """Pearson r between the waves, recovered from the two SDs and the SD of differences."""
     if not (sd_from > 0 and sd_to > 0 and math.isfinite(sd_change)):
         return NAN
     # var(y - x) = var(x) + var(y) - 2 r sd(x) sd(y), solved for r
@@ -161,7 +161,7 @@ def paired_change_from_moments(
     mean_from, mean_to = _float(mean_from), _float(mean_to)
     sd_from, sd_to, sd_change = _float(sd_from), _float(sd_to), _float(sd_change)
     mean_change = sign * (mean_to - mean_from) if n >= 1 else NAN
-    r = r_from_sds(sd_from, sd_to, sd_change) if n >= 2 else NAN
+    r = _r_from_sds(sd_from, sd_to, sd_change) if n >= 2 else NAN
     df = float(n - 1) if n >= 2 else NAN
 
     ci_low = ci_high = t = p = d_z = d_z_lo = d_z_hi = NAN

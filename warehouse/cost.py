@@ -35,7 +35,7 @@ coarser, to two significant figures.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,6 @@ import numpy as np
 from scipy import special
 
 from stats.bootstrap import DEFAULT_RESAMPLES, cluster_bootstrap_ci
-from stats.meta import smcr_from_prepost
-from stats.paired import r_from_sds
 from warehouse.cell_key import cell_key, perturbed_count
 from warehouse.connection import Database, Query, cached_query
 from warehouse.disclosure import (
@@ -54,7 +52,7 @@ from warehouse.disclosure import (
 )
 from warehouse.errors import CannotShow
 from warehouse.filters import Filters, group_clause, groups_sort_key, where_clause
-from warehouse.outcomes import ROUNDING_BOUND, group_change, moments
+from warehouse.outcomes import ROUNDING_BOUND, group_change
 from warehouse.sqltext import statement
 from warehouse.summaries import ScaleInfo
 
@@ -118,33 +116,17 @@ def cost(
                         filters=filters, min_cell_size=min_cell_size)
 
 
-def pooled_g(totals: Sequence[float], info: ScaleInfo) -> float | None:
-    """Pre -> post g of pooled matched-pair sums (``PAIR_SUMS``), computed as
-    ``warehouse.outcomes`` computes the g it shows: metafor's SMCR (``smcr_from_prepost``),
-    signed so that improvement is positive; None where outcomes shows none."""
-    row = dict(zip(PAIR_SUMS, (float(t) for t in totals), strict=True))
-    row["n"] = round(row["n"])
-    if row["n"] < 3:
-        return None
-    n, mean_f, mean_t, sd_f, sd_t, sd_c = moments(row)
-    r = r_from_sds(sd_f, sd_t, sd_c)
-    if not (sd_f > 0 and math.isfinite(r)):
-        return None
-    yi, vi = smcr_from_prepost(mean_f, mean_t, sd_f, r, n)
-    if not info.higher_is_better:
-        yi = -yi
-    return yi if math.isfinite(yi) and math.isfinite(vi) and vi > 0 else None
-
-
-def pooled_g_many(totals: np.ndarray, info: ScaleInfo) -> np.ndarray:
-    """``pooled_g`` of every row of ``totals`` (R x ``PAIR_SUMS``) at once, NaN where it gives
-    None: the bootstrap's thousands of resamples as array arithmetic, by the same rule."""
+def pooled_g(totals: np.ndarray, info: ScaleInfo) -> np.ndarray:
+    """Pre -> post g of each row of pooled matched-pair sums (``totals``: R x ``PAIR_SUMS``),
+    computed as ``warehouse.outcomes`` computes the g it shows (metafor's SMCR, signed so that
+    improvement is positive), NaN where outcomes shows none: the bootstrap's thousands of
+    resamples at once, as array arithmetic."""
     n = np.round(totals[:, 0])
     s_f, s_t, ss_f, ss_t, s_c, ss_c = (totals[:, k] for k in range(1, 7))
     with np.errstate(all="ignore"):
         sd_f, sd_t, sd_c = (_sd_many(n, s, ss) for s, ss in
                             ((s_f, ss_f), (s_t, ss_t), (s_c, ss_c)))
-        # var(y - x) = var(x) + var(y) - 2 r sd(x) sd(y), solved for r (stats.paired)
+        # var(y - x) = var(x) + var(y) - 2 r sd(x) sd(y), solved for r (as stats.paired)
         r = np.clip((sd_f**2 + sd_t**2 - sd_c**2) / (2 * sd_f * sd_t), -1.0, 1.0)
         r = np.where((sd_f > 0) & (sd_t > 0) & np.isfinite(sd_c), r, np.nan)
         df = n - 1
@@ -306,7 +288,7 @@ def _intervals(sums: np.ndarray, info: ScaleInfo, seed: int, resamples: int
         return (t[:, IMPROVED] / t[:, N]) / (t[:, COST] / t[:, PEOPLE])
 
     def tenths_per_cost(t: np.ndarray) -> np.ndarray:
-        return (pooled_g_many(t[:, N:IMPROVED], info) / TENTH) / (t[:, COST] / t[:, PEOPLE])
+        return (pooled_g(t[:, N:IMPROVED], info) / TENTH) / (t[:, COST] / t[:, PEOPLE])
 
     def direct(statistic) -> Callable[[], tuple[float | None, float | None]]:
         def run() -> tuple[float | None, float | None]:

@@ -88,15 +88,14 @@ def _sd(n: int, s: float, ss: float) -> float:
     return math.sqrt(spread / (n - 1))
 
 
-def moments(row: dict[str, Any]) -> tuple[int, float, float, float, float, float]:
-    """A pair-sums row's n, means and SDs (from, to, change); public: cost pools g with it."""
+def _moments(row: dict[str, Any]) -> tuple[int, float, float, float, float, float]:
     n = int(row["n"])
     return (n, row["s_f"] / n, row["s_t"] / n, _sd(n, row["s_f"], row["ss_f"]),
             _sd(n, row["s_t"], row["ss_t"]), _sd(n, row["s_c"], row["ss_c"]))
 
 
 def _change_stats(row: dict[str, Any], info: ScaleInfo) -> dict[str, Any]:
-    n, mean_f, mean_t, sd_f, sd_t, sd_c = moments(row)
+    n, mean_f, mean_t, sd_f, sd_t, sd_c = _moments(row)
     pc = paired_change_from_moments(
         n, mean_f, mean_t, sd_f, sd_t, sd_c, higher_is_better=info.higher_is_better
     )
@@ -271,7 +270,7 @@ def _family_sums(q: Query, wave_from: str, waves_to: tuple[str, ...], by: tuple[
 def _paired_p(row: dict[str, Any]) -> float | None:
     """The paired t test's two-sided p of one group's sums (``stats.paired.paired_t``,
     without the intervals the family does not need); None without spread."""
-    n, mean_f, mean_t, _, _, sd_c = moments(row)
+    n, mean_f, mean_t, _, _, sd_c = _moments(row)
     _, p = paired_t(n, mean_t - mean_f, sd_c)
     return None if math.isnan(p) else p
 
