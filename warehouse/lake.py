@@ -72,15 +72,14 @@ LAKE_FILTER_COLUMNS: dict[str, str] = {
 # A pair's identity in its record key (warehouse.cell_key): with several providers pooled,
 # their ids qualified as the served copy's are (schemas.lake.PROVIDER_IDS), so that
 # `summarize --lake` and the dashboard of `serve --lake` publish the same figures.
+# The identity is these columns joined by ':' (each engine writes the concatenation its way).
 PAIR_IDENTITY = {False: ("p.participant_id", "p.cohort_id"),
-                 True: ("p.provider || ':' || p.participant_id",
-                        "p.provider || ':' || p.cohort_id")}
+                 True: ("p.provider", "p.participant_id", "p.provider", "p.cohort_id")}
 
 
 def duckdb_record_key(pooled: bool) -> str:
     """A pair's record key in DuckDB's SQL, the disclosure key its one parameter."""
-    person, cohort = PAIR_IDENTITY[pooled]
-    return RECORD_KEY_SQL.format(identity=f"{person} || ':' || {cohort}")
+    return RECORD_KEY_SQL.format(identity=" || ':' || ".join(PAIR_IDENTITY[pooled]))
 
 
 class Engine(Protocol):

@@ -24,15 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from schemas.lake import LAKE_TABLES, LakeError, table_files
-from warehouse.lake import lake_manifest
+from warehouse.lake import PAIR_IDENTITY, lake_manifest
 
 # A pair's record key (warehouse.cell_key.RECORD_KEY_SQL in Spark's functions): the first 8
 # hex digits of SHA-256 of the disclosure key (the parameter), participant and cohort, each
 # qualified by the provider when several are pooled (warehouse.lake.PAIR_IDENTITY).
 SPARK_RECORD_KEY = ("CAST(conv(substring(sha2(concat(?, {identity}), 256), 1, 8), 16, 10) "
                     "AS BIGINT)")
-SPARK_IDENTITY = {False: "p.participant_id, ':', p.cohort_id",
-                  True: "p.provider, ':', p.participant_id, ':', p.provider, ':', p.cohort_id"}
 SPARK_PYTHON_ENV = "ATTUNE_SPARK_PYTHON"
 WORKER = Path(__file__).with_name("spark_worker.py")
 
@@ -99,7 +97,8 @@ class SparkEngine:
     setting, started on first use and kept until this process ends)."""
 
     def __init__(self, lake: Path, providers: tuple[str, ...], *, master: str | None = None):
-        self.record_key = SPARK_RECORD_KEY.format(identity=SPARK_IDENTITY[len(providers) > 1])
+        self.record_key = SPARK_RECORD_KEY.format(
+            identity=", ':', ".join(PAIR_IDENTITY[len(providers) > 1]))
         manifest = lake_manifest(lake)
         tables = {}
         for table in LAKE_TABLES:
