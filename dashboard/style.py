@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from dashboard.figures import Figure
@@ -52,18 +53,24 @@ SHORT_WAVE = {"pre": "pre", "post": "post", "followup_3m": "3 m", "followup_6m":
               "followup_12m": "12 m"}
 DIMENSION_LABELS = {"audience": "Audience", "format": "Format", "delivery": "Delivery",
                     "sponsor": "Sponsor", "program": "Programme", "supervision": "Supervision",
-                    "cohort_quarter": "Cohort start quarter", "wave_to": "Wave"}
+                    "cohort_quarter": "Cohort start quarter", "wave_to": "Wave",
+                    "provider": "Provider"}
 # What a hidden figure says ("not shown", never why) and what a single-group pre/post design
 # can and cannot show (said on every page that shows change, ``components.design_note``):
 # declared Dash-free in ``warehouse.plain_words``, so the outcomes reports say the same.
 from warehouse.plain_words import DESIGN_STATEMENT, SUPPRESSED_TEXT  # noqa: E402,F401
 
 
-def colour_for(dimension: str, value: Any) -> str:
+def colour_for(dimension: str, value: Any, among: Sequence[Any] = ()) -> str:
+    """A group's colour: fixed per audience and format; for any other grouping (a provider,
+    a programme) the palette in the order of the groups drawn (``among``), so that each line
+    of a chart has its own."""
     if dimension == "audience":
         return AUDIENCE_COLOURS.get(value, GREY)
     if dimension == "format":
         return FORMAT_COLOURS.get(value, GREY)
+    if value in among:
+        return _CYCLE[list(among).index(value) % len(_CYCLE)]
     return OKABE_ITO["blue"]
 
 

@@ -75,8 +75,9 @@ def build_quarter(app_ctx, state) -> Chart:
     quarters = sorted({r["cohort_quarter"] for r in rows})
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=("Effect size g", f"Mean change ({common.units(scale)})"))
-    for key, group in _groups(rows, dim).items():
-        colour = colour_for(dim, key) if dim else OKABE_ITO["blue"]
+    groups = _groups(rows, dim)
+    for key, group in groups.items():
+        colour = colour_for(dim, key, among=tuple(groups)) if dim else OKABE_ITO["blue"]
         name = label(dim, key) if dim else key
         by_q = {r["cohort_quarter"]: r for r in group}
         for row_i, (val, lo, hi) in enumerate((("g", "g_ci_low", "g_ci_high"),
@@ -144,8 +145,9 @@ def build_sustained(app_ctx, state) -> Chart:
                      "No cohorts match these filters.", records=records, columns=COLUMNS,
                      filename=filename)
     fig = Figure()
-    for key, group in _groups(rows, dim).items():
-        colour = colour_for(dim, key) if dim else OKABE_ITO["blue"]
+    groups = _groups(rows, dim)
+    for key, group in groups.items():
+        colour = colour_for(dim, key, among=tuple(groups)) if dim else OKABE_ITO["blue"]
         name = label(dim, key) if dim else key
         pts = [r for r in group if not r["suppressed"]]
         pts.sort(key=lambda r: months.get(r["wave_to"], 99))

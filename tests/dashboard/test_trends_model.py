@@ -92,3 +92,18 @@ def test_follow_up_page_draws_the_trends_chart_for_everyone_with_its_sentences(e
     assert follow_up.figure is not None
     assert [t["name"] for t in follow_up.figure.data] == [t["name"] for t in on_trends.figure.data]
     assert "does the change last for everyone" in follow_up.title
+
+
+def test_trend_lines_of_a_pooled_lake_grouped_by_provider_each_have_their_own_colour(
+        consortium_db):
+    """Providers are not a fixed vocabulary as audiences and formats are: each line still gets
+    a colour of its own from the colour-blind-safe palette, the same on both trend charts."""
+    pooled = create_app(consortium_db, login_required=False).attune
+    state = {**STATE, "by": "provider"}
+    for build in (trends.build_quarter, trends.build_sustained):
+        chart = build(pooled, state)
+        colours = {t["name"]: t["line"]["color"] for t in chart.figure.data
+                   if t.get("name") in ("north", "south") and t.get("mode") == "lines+markers"}
+        assert set(colours) == {"north", "south"}, build
+        assert len(set(colours.values())) == 2 and set(colours.values()) <= set(
+            OKABE_ITO.values())
