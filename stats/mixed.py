@@ -103,9 +103,51 @@ def _stacks(patterns: Sequence[Pattern]) -> list[tuple[np.ndarray, ...]]:
              np.stack([p.sum_yy for p in ps])) for ps in by_size.values()]
 
 
-def _pieces(stacks: Sequence[tuple[np.ndarray, ...]], lam: np.ndarray):
+@dataclass(frozen=True)
+class _Intercepts:
+    """The patterns of a random-intercept model (Z a column of ones), reduced once to what
+    the criterion needs of them at any ``theta``. With ``H = I + t^2 11'`` (m x m),
+    ``H^-1 = I - w 11'`` with ``w = t^2 / (1 + m t^2)`` and ``|H| = 1 + m t^2``
+    (Sherman & Morrison 1950), so every sum is a fixed part minus ``w`` times another and
+    one evaluation costs a few vector operations, whatever the number of observations."""
+
+    n: np.ndarray  # participants per pattern
+    m: np.ndarray  # observations per participant
+    xx: np.ndarray  # sum over patterns of n X'X
+    x1: np.ndarray  # per pattern X'1 (P x k)
+    xy: np.ndarray  # sum over patterns of X' sum y
+    sy: np.ndarray  # per pattern 1' sum y
+    yy: float  # sum over patterns of tr(sum yy')
+    y1: np.ndarray  # per pattern 1' sum yy' 1
+
+    @classmethod
+    def of(cls, patterns: Sequence[Pattern]) -> _Intercepts:
+        return cls(
+            n=np.array([p.n for p in patterns], dtype=float),
+            m=np.array([len(p.sum_y) for p in patterns], dtype=float),
+            xx=sum(p.n * (p.x.T @ p.x) for p in patterns),
+            x1=np.stack([p.x.sum(axis=0) for p in patterns]),
+            xy=sum(p.x.T @ p.sum_y for p in patterns),
+            sy=np.array([p.sum_y.sum() for p in patterns]),
+            yy=float(sum(np.trace(p.sum_yy) for p in patterns)),
+            y1=np.array([p.sum_yy.sum() for p in patterns]),
+        )
+
+    def pieces(self, lam: np.ndarray):
+        s = float(lam[0, 0]) ** 2
+        w = s / (1.0 + self.m * s)
+        logdet = float(self.n @ np.log1p(self.m * s))
+        a = self.xx - np.einsum("p,pi,pj->ij", self.n * w, self.x1, self.x1)
+        b = self.xy - self.x1.T @ (w * self.sy)
+        c = self.yy - float(w @ self.y1)
+        return logdet, a, b, c
+
+
+def _pieces(stacks: Sequence[tuple[np.ndarray, ...]] | _Intercepts, lam: np.ndarray):
     """Sum over patterns (``_stacks``) of n log|H|, X'H^-1 X, X'H^-1 sum y and
     tr(H^-1 sum yy')."""
+    if isinstance(stacks, _Intercepts):
+        return stacks.pieces(lam)
     k = stacks[0][1].shape[2]
     logdet, a, b, c = 0.0, np.zeros((k, k)), np.zeros(k), 0.0
     for n, x, z, sum_y, sum_yy in stacks:
@@ -121,8 +163,8 @@ def _pieces(stacks: Sequence[tuple[np.ndarray, ...]], lam: np.ndarray):
     return logdet, a, b, c
 
 
-def _criterion(theta: np.ndarray, stacks: Sequence[tuple[np.ndarray, ...]], q: int,
-               dof: int) -> float:
+def _criterion(theta: np.ndarray, stacks: Sequence[tuple[np.ndarray, ...]] | _Intercepts,
+               q: int, dof: int) -> float:
     """The profiled REML criterion (-2 log-likelihood with sigma^2 at its optimum)."""
     logdet, a, b, c = _pieces(stacks, _lower(theta, q))
     sign, logdet_a = np.linalg.slogdet(a)
@@ -156,19 +198,14 @@ def fit_reml(patterns: Sequence[Pattern], terms: Sequence[str] | None = None) ->
     if np.linalg.matrix_rank(xtx) < k:
         raise ValueError("the fixed effects cannot all be estimated: some combination of "
                          "terms has no observations")
-    start = np.eye(q)[np.tril_indices(q)]
-    stacks = _stacks(patterns)
-    result = optimize.minimize(_criterion, start, args=(stacks, q, dof), method="BFGS",
-                               options={"gtol": 1e-8})
-    # fatol relative to the criterion: on a million observations an absolute 1e-12 is below
-    # its rounding error, and the polish would run to maxiter without gaining anything
-    polished = optimize.minimize(_criterion, result.x, args=(stacks, q, dof),
-                                 method="Nelder-Mead",
-                                 options={"xatol": 1e-10,
-                                          "fatol": 1e-12 * max(1.0, abs(float(result.fun))),
-                                          "maxiter": 4000})
-    best = polished if polished.fun <= result.fun else result
-    lam = _lower(best.x, q)
+    stacks: Sequence[tuple[np.ndarray, ...]] | _Intercepts
+    if q == 1 and all(np.all(p.z == 1.0) for p in patterns):
+        stacks = _Intercepts.of(patterns)
+        theta, minimum, converged = _minimise_intercept(stacks, dof)
+    else:
+        stacks = _stacks(patterns)
+        theta, minimum, converged = _minimise(stacks, q, dof)
+    lam = _lower(theta, q)
     logdet, a, b, c = _pieces(stacks, lam)
     beta = np.linalg.solve(a, b)
     sigma2 = (c - float(b @ beta)) / dof
@@ -185,11 +222,44 @@ def fit_reml(patterns: Sequence[Pattern], terms: Sequence[str] | None = None) ->
         random_sd=sd,
         random_corr=corr,
         residual_sd=math.sqrt(sigma2),
-        minus_two_reml_ll=float(best.fun),
+        minus_two_reml_ll=minimum,
         n_participants=int(sum(p.n for p in patterns)),
         n_observations=int(n_obs),
-        converged=bool(result.success or polished.success),
+        converged=converged,
     )
+
+
+def _minimise(stacks: Sequence[tuple[np.ndarray, ...]], q: int,
+              dof: int) -> tuple[np.ndarray, float, bool]:
+    """The relative Cholesky factor at the criterion's minimum (BFGS, then a Nelder-Mead
+    polish, as lme4 polishes with a derivative-free optimiser), the minimum, converged."""
+    start = np.eye(q)[np.tril_indices(q)]
+    result = optimize.minimize(_criterion, start, args=(stacks, q, dof), method="BFGS",
+                               options={"gtol": 1e-8})
+    # fatol relative to the criterion: on a million observations an absolute 1e-12 is below
+    # its rounding error, and the polish would run to maxiter without gaining anything
+    polished = optimize.minimize(_criterion, result.x, args=(stacks, q, dof),
+                                 method="Nelder-Mead",
+                                 options={"xatol": 1e-10,
+                                          "fatol": 1e-12 * max(1.0, abs(float(result.fun))),
+                                          "maxiter": 4000})
+    best = polished if polished.fun <= result.fun else result
+    return best.x, float(best.fun), bool(result.success or polished.success)
+
+
+def _minimise_intercept(stacks: _Intercepts, dof: int) -> tuple[np.ndarray, float, bool]:
+    """The same for one random intercept: the criterion is a function of one number, the
+    participant SD relative to the residual SD (even in it, so only >= 0 is searched), and
+    Brent's bounded search finds its minimum in a few dozen evaluations. The bound grows
+    while the minimum sits on it."""
+    upper = 10.0
+    while True:
+        result = optimize.minimize_scalar(
+            lambda t: _criterion(np.array([t]), stacks, 1, dof), bounds=(0.0, upper),
+            method="bounded", options={"xatol": 1e-10, "maxiter": 500})
+        if result.x < upper * (1 - 1e-6) or upper >= 1e6:
+            return np.array([float(result.x)]), float(result.fun), bool(result.success)
+        upper *= 100
 
 
 def pattern_from_rows(x: np.ndarray, z: np.ndarray, ys: np.ndarray) -> Pattern:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from stats.mixed import fit_reml, pattern_from_rows
+from stats.mixed import Pattern, fit_reml, pattern_from_rows
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOL = 1e-3  # the stated tolerance for lme4's sleepstudy estimates, SEs and SDs
@@ -127,3 +127,36 @@ def test_a_term_no_observation_informs_is_refused_with_the_reason():
     pattern = pattern_from_rows(x, np.ones((2, 1)), np.array([[1.0, 2.0], [2.0, 2.5]]))
     with pytest.raises(ValueError, match="cannot all be estimated"):
         fit_reml([pattern])
+
+
+def test_random_intercept_shortcut_equals_the_general_fit():
+    # Z = 2 (not 1) sends the same model down the general path: G is then the variance of
+    # b with the participant effect 2b, so its SD halves and nothing else changes.
+    patterns = _patterns_of(_dropout_data(seed=11))
+    twice = [Pattern(n=p.n, x=p.x, z=2 * p.z, sum_y=p.sum_y, sum_yy=p.sum_yy)
+             for p in patterns]
+    short, general = fit_reml(patterns), fit_reml(twice)
+    assert short.fixed_effects == pytest.approx(general.fixed_effects, abs=1e-7)
+    assert short.se == pytest.approx(general.se, abs=1e-7)
+    assert short.residual_sd == pytest.approx(general.residual_sd, abs=1e-7)
+    assert short.random_sd[0] == pytest.approx(2 * general.random_sd[0], abs=1e-6)
+    assert short.minus_two_reml_ll == pytest.approx(general.minus_two_reml_ll, abs=1e-7)
+
+
+def test_participant_sd_far_above_the_residual_sd_is_found():
+    # between-person SD 40 times the within-person SD: beyond the first bound of the search
+    rng = np.random.default_rng(3)
+    rows = [(i, 0, wave, 50 * u + 0.3 * wave + rng.normal(0, 1.25))
+            for i, u in enumerate(rng.normal(0, 1, 80)) for wave in range(3)]
+    frame = pd.DataFrame(rows, columns=["pid", "group", "wave", "y"])
+    x = np.column_stack([np.ones(3), np.eye(3)[:, 1:]])
+    ys = frame.pivot(index="pid", columns="wave", values="y").to_numpy()
+    fit = fit_reml([pattern_from_rows(x, np.ones((3, 1)), ys)])
+    # (MixedLM's default lbfgs stops short on this surface, 0.03 below the SD; Powell's
+    # method reaches the minimum lme4's optimisers find)
+    reference = smf.mixedlm("y ~ C(wave)", frame, groups=frame["pid"]).fit(
+        reml=True, method="powell")
+    assert fit.random_sd[0] / fit.residual_sd > 10
+    assert fit.random_sd[0] == pytest.approx(np.sqrt(reference.cov_re.iloc[0, 0]), rel=1e-5)
+    assert fit.residual_sd == pytest.approx(np.sqrt(reference.scale), rel=1e-5)
+    assert fit.minus_two_reml_ll == pytest.approx(-2 * reference.llf, abs=1e-4)
