@@ -208,8 +208,12 @@ def create_app(
     login_required: bool = True,
     local_role: str | None = None,
     local_sponsor: str | None = None,
+    query_threads: int | None = None,
 ) -> dash.Dash:
     """The dashboard for the DuckDB file at ``db_path`` (opened read-only).
+
+    ``query_threads``: the DuckDB threads of this process (default ``Database``'s); a server
+    of several processes gives each its share of the cores.
 
     ``login_required=False`` makes every visitor the local user ``local_role`` (default
     ``$ATTUNE_ROLE`` or "evaluator"; a "sponsor" local user needs ``local_sponsor``): only for
@@ -222,7 +226,8 @@ def create_app(
         raise ValueError("a sponsor local user needs local_sponsor")
     if login_required and auth_store is None:
         auth_store = AuthStore()
-    database = Database(Path(db_path), min_cell_size=min_cell_size)
+    database = Database(Path(db_path), min_cell_size=min_cell_size,
+                        **({"threads": query_threads} if query_threads else {}))
     local_user = User("local", role, local_sponsor if role == "sponsor" else None)
     app_ctx = AppContext(
         db=database, local_user=local_user, login_required=login_required, auth_store=auth_store

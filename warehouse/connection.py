@@ -87,6 +87,9 @@ def attach_read_only(con: duckdb.DuckDBPyConnection, path: Path | str) -> None:
     con.execute(SQL_ATTACH_READ_ONLY.format(path=sql_string(str(path))))
 
 
+DEFAULT_THREADS = 2  # DuckDB threads of one process's queries and summary build
+
+
 def lockdown_statements(memory_limit: str, threads: int) -> tuple[str, ...]:
     """The settings that lock a connection down, in the order that works: once external
     access is off, no later setting can widen it, and ``lock_configuration`` freezes them
@@ -136,7 +139,7 @@ class Database:
         min_cell_size: int | None = None,
         *,
         memory_limit: str = "400MB",
-        threads: int = 2,
+        threads: int = DEFAULT_THREADS,
         cache_size: int = 1024,  # results, not rows: a query keeps up to three entries
         changes_only: bool = False,
     ):

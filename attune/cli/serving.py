@@ -31,6 +31,17 @@ HostOption = Annotated[str, typer.Option(
     "needs the variable); any other Host header gets 400.")]
 PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
 SERVER_THREADS = 8  # requests one server process answers at once (waitress and each worker)
+
+
+def query_threads(workers: int, cores: int | None = None) -> int:
+    """DuckDB threads per server process: the cores shared out among the workers (at least
+    one each). A dashboard query reads a few thousand summary rows, so under load many
+    queries side by side use the cores better than one query split across them, and N
+    processes that each split every query over all the cores only contend for them."""
+    from warehouse.connection import DEFAULT_THREADS
+
+    cores = cores or os.cpu_count() or 1
+    return max(1, min(DEFAULT_THREADS, cores // workers))
 WorkersOption = Annotated[int, typer.Option(
     "--workers", min=1,
     help="Server processes on this port. 1: one waitress process; more: gunicorn starts "
@@ -86,7 +97,8 @@ def _serve(database: Path, host: str, port: int, login_required: bool,
     def build():
         """This server process's dashboard (its WSGI app), answering to the allowed hosts."""
         try:
-            dash_app = create_app(database, auth_store=store, login_required=login_required)
+            dash_app = create_app(database, auth_store=store, login_required=login_required,
+                                  query_threads=query_threads(workers))
         except ValueError as error:  # e.g. a malformed ATTUNE_ALLOWED_HOSTS
             raise fail(str(error)) from None
         config = dash_app.server.config

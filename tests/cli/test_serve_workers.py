@@ -22,7 +22,7 @@ import requests
 from argon2 import PasswordHasher
 
 from accounts.store import AuthStore, LoginLimits
-from attune.cli.serving import SERVER_THREADS
+from attune.cli.serving import SERVER_THREADS, query_threads
 from tests.postgres_server import PostgresServer, free_port
 from tests.support import PROJECT, sign_in_over_http, wait_until
 
@@ -188,3 +188,11 @@ def test_a_lockout_made_through_one_worker_holds_on_the_other(served):
     assert len({pid for _, pid in refused}) == WORKERS, refused
     elsewhere = sign_in_over_http(_browser("10.7.0.3"), served.url, "ann", PASSWORD)
     assert elsewhere.status_code == 302  # the address is slowed down, not the account
+
+
+@pytest.mark.parametrize(("workers", "cores", "threads"), [
+    (1, 2, 2), (2, 2, 1), (3, 2, 1), (2, 8, 2), (4, 8, 2), (1, 1, 1)])
+def test_each_worker_gets_its_share_of_the_cores_for_its_queries(workers, cores, threads):
+    # two workers on two cores: one DuckDB thread each, not two processes each splitting
+    # every query over both cores, contending for them
+    assert query_threads(workers, cores) == threads
