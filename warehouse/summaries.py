@@ -153,10 +153,13 @@ def build_summaries(
     con.execute("DROP TABLE memory.response_scores")
     pairs = [(i, j) for i in positions for j in positions if j > i]
     if pairs:
-        parts = [statement("pair_cube_part").format(i=i, j=j, wf=code[i], wt=code[j])
+        parts = [statement("pair_cube_part").format(i=i, j=j, wf=code[i], wt=code[j],
+                                                    half=HIST_BIN_WIDTH / 2,
+                                                    width=HIST_BIN_WIDTH)
                  for i, j in pairs]
-        con.execute(statement("by_scale").format(table="pair_cube",
+        con.execute(statement("by_scale").format(table="pair_bins",
                                                  parts=" UNION ALL ".join(parts)))
+        con.execute(statement("pair_cube"))
     if positions:  # the wave model's patterns (warehouse/models.py; `attune model` too)
         con.execute(statement("model_cube").format(
             audience="coalesce(" + ", ".join(f"CASE WHEN ps.s{p} IS NOT NULL THEN ps.a{p} END"
@@ -169,7 +172,7 @@ def build_summaries(
     if not changes_only:
         _build_the_rest(con, positions, code, pairs)
     for scratch in ("VIEW memory.person_scale", "TABLE memory.person_waves",
-                    "TABLE memory.person"):
+                    "TABLE memory.person", "TABLE IF EXISTS memory.pair_bins"):
         con.execute(f"DROP {scratch}")
     return scales
 
@@ -203,13 +206,7 @@ def _build_the_rest(con, positions: list[int], code: dict[int, str],
                     pairs: list[tuple[int, int]]) -> None:
     """The summaries beyond paired change: histogram, baseline and people."""
     if pairs:
-        parts = [
-            statement("hist_part").format(i=i, j=j, wf=code[i], wt=code[j],
-                                          half=HIST_BIN_WIDTH / 2, width=HIST_BIN_WIDTH)
-            for i, j in pairs
-        ]
-        con.execute(statement("by_scale").format(table="hist_cube",
-                                                 parts=" UNION ALL ".join(parts)))
+        con.execute(statement("hist_cube"))
     first = positions[0] if positions else 0
     scored_mask = " + ".join(
         f"(CASE WHEN s{p} IS NOT NULL THEN {1 << p} ELSE 0 END)" for p in positions

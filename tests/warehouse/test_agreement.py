@@ -10,7 +10,8 @@ import pytest
 
 from warehouse.catalog import scales, waves
 from warehouse.connection import Database
-from warehouse.outcomes import change_family
+from warehouse.outcomes import change_distribution, change_family
+from warehouse.summaries import HIST_BIN_WIDTH
 
 FROM_THE_VIEW = """
 SELECT scale_id, wave_from, wave_to, {groups}
@@ -72,3 +73,27 @@ def test_views_and_summaries_agree_on_every_scale_and_wave_pair(demo_db, groups)
                 continue
             assert got[measure] == pytest.approx(expected[measure], rel=1e-9, abs=1e-12), (
                 key, measure)
+
+
+HISTOGRAM_FROM_THE_VIEW = """
+SELECT round(floor((improvement + ? / 2 + 1e-9) / ?) * ?, 6) AS bin, count(*) AS n
+FROM attune.paired_scores
+WHERE arm = 'intervention' AND scale_id = ? AND wave_from = ? AND wave_to = ?
+GROUP BY ALL ORDER BY bin
+"""
+
+
+@pytest.mark.parametrize(("scale_id", "wave_from", "wave_to"),
+                         [("CONF", "pre", "post"), ("BURN", "pre", "post"),
+                          ("KNOW", "post", "followup_6m")])
+def test_the_histogram_of_improvement_counts_what_the_view_counts(demo_db, scale_id,
+                                                                  wave_from, wave_to):
+    db = Database(demo_db, min_cell_size=1)
+    width = HIST_BIN_WIDTH
+    expected = dict(db.fetch(HISTOGRAM_FROM_THE_VIEW,
+                             [width, width, width, scale_id, wave_from, wave_to]))
+    got = change_distribution(db, scale_id=scale_id, wave_from=wave_from, wave_to=wave_to,
+                              min_cell_size=1)
+    assert len(expected) > 5
+    assert {b["bin"]: b["n"] for b in got["bins"]} == expected
+    assert got["n_pairs"] == sum(expected.values())
