@@ -74,7 +74,6 @@ COLUMNS = ("cost", "people", "pairs", "n", "s_f", "s_t", "ss_f", "ss_t", "s_c", 
            "n_improved")
 COST, PEOPLE, PAIRS, N, IMPROVED = 0, 1, 2, 3, 10
 PAIR_SUMS = COLUMNS[N:IMPROVED]
-WEIGHT_STREAM = "cost_weight"  # the noise of a cohort's weight in a published cost per person
 
 NO_COST = "no cohort of this group has a known cost"
 NO_IMPROVEMENT = "no improvement to pay for"
@@ -224,8 +223,10 @@ def _figures(q: Query, info: ScaleInfo, cohorts: list[dict[str, Any]],
     if published:
         people = perturbed_count(people, cell_key(sum(int(c["k_people"]) for c in known)))
         pairs = perturbed_count(pairs, cell_key(sum(int(c["k_pairs"]) for c in known)))
-        weights = [perturbed_count(int(c["people"]), cell_key(c["k_people"]), WEIGHT_STREAM)
-                   for c in known]
+        # each cohort weighs what its own published people count says (the same cell, the
+        # same noise): a second, independent noise on it would let filters that weigh it
+        # narrow down what the count hides
+        weights = [perturbed_count(int(c["people"]), cell_key(c["k_people"])) for c in known]
         per_person = round(sum(c["cost"] * w for c, w in zip(known, weights, strict=True))
                            / sum(weights))
         total = round(per_person * people)

@@ -65,18 +65,18 @@ def scores(cohort: Cohort) -> list[tuple[float, float | None]]:
 SCORES = {c.cohort_id: scores(c) for c in COHORTS}
 
 
-def build_cost_db(path: Path) -> Path:
-    """Write the database to ``path``."""
+def build_cost_db(path: Path, cohorts: tuple[Cohort, ...] = COHORTS) -> Path:
+    """Write the database of ``cohorts`` (default ``COHORTS``) to ``path``."""
     con = duckdb.connect(str(path))
     ensure_schema(con)
     store_instrument(con, parse_instrument(TINY_INSTRUMENT, source="test"))
     for program, fmt in PROGRAMS.items():
         con.execute(INSERT_PROGRAM, [program, f"Programme {program}", fmt])
     rows = []
-    for cohort in COHORTS:
+    for cohort in cohorts:
         con.execute(INSERT_COHORT, [cohort.cohort_id, cohort.program_id, START,
                                     START + dt.timedelta(days=14), cohort.cost])
-        for i, (pre, post) in enumerate(SCORES[cohort.cohort_id]):
+        for i, (pre, post) in enumerate(scores(cohort)):
             for wave, score, day in (("pre", pre, 0), ("post", post, 20)):
                 if score is None:
                     continue

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from stats.paired import hedges_j
-from tests.warehouse.cost_world import COHORTS, SCORES, build_cost_db
+from tests.warehouse.cost_world import COHORTS, SCORES, Cohort, build_cost_db
 from warehouse.connection import Database
 from warehouse.cost import (
     FEW_COHORTS,
@@ -248,3 +248,24 @@ def test_the_bootstraps_g_of_many_resamples_is_the_g_outcomes_computes_for_each(
         one = _change_stats(sums, info)["g"]
         assert (one is None and np.isnan(got)) or got == pytest.approx(one, rel=1e-12), row
     assert np.isnan(many[-3:]).all() and np.isfinite(many[:-3]).sum() > 350
+
+
+def test_a_cohorts_weight_in_the_published_cost_is_its_own_published_count(tmp_path,
+                                                                           monkeypatch):
+    # The attack: two workshop cohorts of different cost, each its programme's only cohort,
+    # so a sponsor reads each one's published people count, and the workshops' published
+    # cost per participant is a weighted mean of the two costs. Were the weights noised
+    # independently of the counts, every filter would give the attacker a second noisy look
+    # at the same people, and two looks narrow down what one hides; with the counts' own
+    # noise the cost tells nothing the counts did not.
+    pair = (Cohort("X", "P1", 100.0, 30, 30, 10), Cohort("Y", "P3", 400.0, 25, 25, 5))
+    world = build_cost_db(tmp_path / "pair.duckdb", pair)
+    for attempt in range(6):  # a new disclosure key each time
+        database, result = _published(world, tmp_path / f"{attempt}.key", monkeypatch)
+        count = {}
+        for cohort in pair:
+            (row,) = people(database, filters=Filters(published=True,
+                                                      program=(cohort.program_id,)))
+            count[cohort.cohort_id] = row["n_people"]
+        weighted = (100.0 * count["X"] + 400.0 * count["Y"]) / (count["X"] + count["Y"])
+        assert result["workshop"]["cost_per_participant"] == round(weighted)
