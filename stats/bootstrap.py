@@ -67,14 +67,35 @@ def draw_counts(n_clusters: int, resamples: int, seed: int) -> np.ndarray:
     return counts
 
 
-def cluster_bootstrap_ci(
-    cluster_sums: ArrayLike,
-    statistic: Statistic,
-    resamples: int = DEFAULT_RESAMPLES,
-    seed: int = DEFAULT_SEED,
-    level: float = 0.95,
-) -> BootstrapCI:
-    """Percentile CI of ``statistic`` of the column totals of ``cluster_sums`` (G x m).
+@dataclass(frozen=True)
+class Resamples:
+    """The column totals of G x m cluster sums (``whole``) and of each of B resamples of the
+    clusters (``totals``, B x m): what every statistic of the same sums, seed and B shares."""
+
+    whole: np.ndarray
+    totals: np.ndarray
+    seed: int
+    n_clusters: int
+
+
+def resample_totals(cluster_sums: ArrayLike, resamples: int = DEFAULT_RESAMPLES,
+                    seed: int = DEFAULT_SEED) -> Resamples:
+    """The totals of ``cluster_sums`` (G x m, or G) and of its resamples of the clusters."""
+    sums = np.asarray(cluster_sums, dtype=float)
+    if sums.ndim == 1:
+        sums = sums[:, None]
+    if sums.ndim != 2 or sums.shape[0] < 1:
+        raise ValueError(f"cluster_sums must be G x m with G >= 1, got shape {sums.shape}")
+    if int(resamples) != resamples or resamples < 1:
+        raise ValueError(f"resamples must be a whole number >= 1, got {resamples!r}")
+    g = sums.shape[0]
+    return Resamples(whole=sums.sum(axis=0), totals=draw_counts(g, int(resamples), seed) @ sums,
+                     seed=seed, n_clusters=g)
+
+
+def percentile_ci(resampled: Resamples, statistic: Statistic,
+                  level: float = 0.95) -> BootstrapCI:
+    """Percentile CI of ``statistic`` over ``resampled`` (``resample_totals``).
 
     ``statistic`` maps an array of totals of shape (B, m) to B values (it is also called with
     shape (1, m) for the estimate), e.g. ``lambda t: t[:, 0] / t[:, 1]`` for a ratio.
@@ -82,18 +103,10 @@ def cluster_bootstrap_ci(
     counted in ``valid_resamples``. The CI ends are the level's tail quantiles of the valid
     resamples (numpy's default linear interpolation).
     """
-    sums = np.asarray(cluster_sums, dtype=float)
-    if sums.ndim == 1:
-        sums = sums[:, None]
-    if sums.ndim != 2 or sums.shape[0] < 1:
-        raise ValueError(f"cluster_sums must be G x m with G >= 1, got shape {sums.shape}")
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level!r}")
-    if int(resamples) != resamples or resamples < 1:
-        raise ValueError(f"resamples must be a whole number >= 1, got {resamples!r}")
-    g = sums.shape[0]
-    estimate = float(np.asarray(statistic(sums.sum(axis=0)[None, :]), dtype=float)[0])
-    values = np.asarray(statistic(draw_counts(g, resamples, seed) @ sums), dtype=float)
+    estimate = float(np.asarray(statistic(resampled.whole[None, :]), dtype=float)[0])
+    values = np.asarray(statistic(resampled.totals), dtype=float)
     values = values[np.isfinite(values)]
     alpha = 1 - level
     if values.size:
@@ -105,11 +118,23 @@ def cluster_bootstrap_ci(
         ci_low=float(low),
         ci_high=float(high),
         level=level,
-        resamples=int(resamples),
+        resamples=len(resampled.totals),
         valid_resamples=int(values.size),
-        seed=seed,
-        n_clusters=g,
+        seed=resampled.seed,
+        n_clusters=resampled.n_clusters,
     )
+
+
+def cluster_bootstrap_ci(
+    cluster_sums: ArrayLike,
+    statistic: Statistic,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    level: float = 0.95,
+) -> BootstrapCI:
+    """Percentile CI of ``statistic`` of the column totals of ``cluster_sums`` (G x m), from
+    ``resamples`` resamples of the clusters drawn with ``seed`` (``percentile_ci``)."""
+    return percentile_ci(resample_totals(cluster_sums, resamples, seed), statistic, level)
 
 
 def ratio_bootstrap_ci(

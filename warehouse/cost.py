@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from stats.bootstrap import DEFAULT_RESAMPLES, cluster_bootstrap_ci
+from stats.bootstrap import DEFAULT_RESAMPLES, percentile_ci, resample_totals
 from warehouse.cell_key import cell_key, perturbed_count
 from warehouse.connection import Database, Query, cached_query
 from warehouse.disclosure import (
@@ -151,11 +151,13 @@ def _sd_many(n: np.ndarray, s: np.ndarray, ss: np.ndarray) -> np.ndarray:
 
 def _cost(q: Query, scale_id: str, by: str, seed: int, resamples: int) -> dict[str, Any]:
     info = q.scale(scale_id)
-    select, _ = group_clause((by,))
+    # one row per cohort with every grouping's column: both groupings read the same rows
+    select, _ = group_clause(GROUPINGS)
     where, params = where_clause(q.filters)
     sql = statement("cost_cohorts").format(group_select=select, where=where,
                                            key_sum=q.key_sum)
-    rows = q.fetch_dicts(sql, [*params, scale_id, "pre", "post", *params])
+    rows = q.aggregate("cost_cohorts", (scale_id,), lambda: q.fetch_dicts(
+        sql, [*params, scale_id, "pre", "post", *params]))
     cohorts: dict[tuple, list[dict[str, Any]]] = {}
     for row in rows:
         cohorts.setdefault((row[by],), []).append(row)
@@ -280,7 +282,13 @@ def _per_outcome(per_person: float, outcome: float | None,
 def _intervals(sums: np.ndarray, info: ScaleInfo, seed: int, resamples: int
                ) -> dict[str, Callable[[], tuple[float | None, float | None]]]:
     """Per ratio, its percentile bootstrap CI over resamples of the cohorts (``sums``: G x
-    ``COLUMNS``), computed when asked; every ratio uses the same draws (same seed)."""
+    ``COLUMNS``), computed when asked; every ratio uses the same resamples (drawn once)."""
+    drawn: list = []
+
+    def resampled():
+        if not drawn:
+            drawn.append(resample_totals(sums, resamples, seed))
+        return drawn[0]
 
     def per_pair(t: np.ndarray) -> np.ndarray:
         return t[:, COST] / t[:, PAIRS]
@@ -294,7 +302,7 @@ def _intervals(sums: np.ndarray, info: ScaleInfo, seed: int, resamples: int
     def direct(statistic) -> Callable[[], tuple[float | None, float | None]]:
         def run() -> tuple[float | None, float | None]:
             with np.errstate(divide="ignore", invalid="ignore"):
-                ci = cluster_bootstrap_ci(sums, statistic, resamples, seed, LEVEL)
+                ci = percentile_ci(resampled(), statistic, LEVEL)
             return _finite(ci.ci_low), _finite(ci.ci_high)
         return run
 
