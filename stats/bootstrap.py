@@ -14,9 +14,10 @@ matrix product gives every resample's sums. The generator is numpy's PCG64 seede
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -46,18 +47,44 @@ class BootstrapCI:
         return asdict(self)
 
 
-DRAWS_KEPT = 16  # draw matrices kept for reuse: a page asks for several CIs of one G and seed
+# The draw matrices kept for reuse, least recently used dropped first: a page asks for several
+# CIs of one G and seed, and filter changes come back to the same group sizes. Bounded by
+# bytes, not entries: at G = 5,000 one matrix of 2,000 resamples is 20 MB.
+DRAWS_KEPT_BYTES = 64 * 2**20
+_kept: OrderedDict[tuple[int, int, int], np.ndarray] = OrderedDict()
+_kept_lock = threading.Lock()
 
 
-@lru_cache(maxsize=DRAWS_KEPT)
+def draws_kept_bytes() -> int:
+    """The memory the kept draw matrices take."""
+    with _kept_lock:
+        return sum(counts.nbytes for counts in _kept.values())
+
+
 def draw_counts(n_clusters: int, resamples: int, seed: int) -> np.ndarray:
     """B x G matrix: how often each cluster is drawn in each resample of G with replacement.
 
     Row b comes from the b-th block of G draws of ``rng.integers(0, G)``, so a loop that draws
     one resample at a time from the same seed draws the same clusters. The draws depend on
     G, B and the seed alone, so they are drawn once and kept (read-only, in the smallest
-    integer type that holds a count) for every statistic and group of that size.
+    integer type that holds a count, within ``DRAWS_KEPT_BYTES``) for every statistic and
+    group of that size.
     """
+    key = (int(n_clusters), int(resamples), int(seed))
+    with _kept_lock:
+        if key in _kept:
+            _kept.move_to_end(key)
+            return _kept[key]
+    counts = _draw_counts(*key)
+    with _kept_lock:
+        _kept[key] = counts
+        total = sum(kept.nbytes for kept in _kept.values())
+        while total > DRAWS_KEPT_BYTES and len(_kept) > 1:
+            total -= _kept.popitem(last=False)[1].nbytes
+    return counts
+
+
+def _draw_counts(n_clusters: int, resamples: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     index = rng.integers(0, n_clusters, size=(resamples, n_clusters))
     flat = (np.arange(resamples)[:, None] * n_clusters + index).ravel()

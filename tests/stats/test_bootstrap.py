@@ -7,8 +7,10 @@ import pytest
 
 from stats.bootstrap import (
     DEFAULT_RESAMPLES,
+    DRAWS_KEPT_BYTES,
     cluster_bootstrap_ci,
     draw_counts,
+    draws_kept_bytes,
     ratio_bootstrap_ci,
 )
 
@@ -102,3 +104,16 @@ def test_draws_are_shared_between_intervals_and_no_caller_can_change_them():
     assert (first.sum(axis=1) == 7).all()
     with pytest.raises(ValueError):
         first[0, 0] = 99
+
+
+def test_kept_draws_stay_within_their_memory_and_recent_ones_are_kept():
+    for size in range(300, 360):  # 60 group sizes of 2,000 resamples: 38 MB of uint16 counts
+        draw_counts(size, DEFAULT_RESAMPLES, 5)
+    recent = draw_counts(359, DEFAULT_RESAMPLES, 5)
+    for size in range(2000, 2040):  # and 40 larger ones, 320 MB in all: more than is kept
+        draw_counts(size, DEFAULT_RESAMPLES, 5)
+    assert draws_kept_bytes() <= DRAWS_KEPT_BYTES
+    latest = draw_counts(2039, DEFAULT_RESAMPLES, 5)
+    assert draw_counts(2039, DEFAULT_RESAMPLES, 5) is latest
+    assert draw_counts(359, DEFAULT_RESAMPLES, 5) is not recent  # long since dropped
+    assert (draw_counts(359, DEFAULT_RESAMPLES, 5) == recent).all()  # and drawn the same again
