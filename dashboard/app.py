@@ -36,7 +36,7 @@ from dashboard.pages.charts import DATABASE_UNAVAILABLE
 from dashboard.style import DESIGN_STATEMENT, SHORT_WAVE, label
 from warehouse.catalog import cohort_dates, filter_options
 from warehouse.cell_key import NOISE_SENTENCE
-from warehouse.connection import Database
+from warehouse.connection import DEFAULT_THREADS, Database
 from warehouse.errors import DatabaseUnavailable
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -227,7 +227,7 @@ def create_app(
     if login_required and auth_store is None:
         auth_store = AuthStore()
     database = Database(Path(db_path), min_cell_size=min_cell_size,
-                        **({"threads": query_threads} if query_threads else {}))
+                        threads=query_threads or DEFAULT_THREADS)
     local_user = User("local", role, local_sponsor if role == "sponsor" else None)
     app_ctx = AppContext(
         db=database, local_user=local_user, login_required=login_required, auth_store=auth_store

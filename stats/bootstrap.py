@@ -58,7 +58,11 @@ _kept_lock = threading.Lock()
 def draws_kept_bytes() -> int:
     """The memory the kept draw matrices take."""
     with _kept_lock:
-        return sum(counts.nbytes for counts in _kept.values())
+        return _kept_bytes()
+
+
+def _kept_bytes() -> int:  # under _kept_lock
+    return sum(counts.nbytes for counts in _kept.values())
 
 
 def draw_counts(n_clusters: int, resamples: int, seed: int) -> np.ndarray:
@@ -78,7 +82,7 @@ def draw_counts(n_clusters: int, resamples: int, seed: int) -> np.ndarray:
     counts = _draw_counts(*key)
     with _kept_lock:
         _kept[key] = counts
-        total = sum(kept.nbytes for kept in _kept.values())
+        total = _kept_bytes()
         while total > DRAWS_KEPT_BYTES and len(_kept) > 1:
             total -= _kept.popitem(last=False)[1].nbytes
     return counts

@@ -23,8 +23,9 @@ estimates at the optimum and their covariance is ``sigma^2 (sum X'H^-1 X)^-1`` w
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,8 @@ import numpy as np
 from scipy import optimize
 
 LOG_2PI = math.log(2 * math.pi)
+# At a relative Cholesky factor: sum n log|H|, X'H^-1 X, X'H^-1 sum y, tr(H^-1 sum yy').
+Pieces = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray, float]]
 
 
 @dataclass(frozen=True)
@@ -143,11 +146,9 @@ class _Intercepts:
         return logdet, a, b, c
 
 
-def _pieces(stacks: Sequence[tuple[np.ndarray, ...]] | _Intercepts, lam: np.ndarray):
+def _pieces(stacks: Sequence[tuple[np.ndarray, ...]], lam: np.ndarray):
     """Sum over patterns (``_stacks``) of n log|H|, X'H^-1 X, X'H^-1 sum y and
     tr(H^-1 sum yy')."""
-    if isinstance(stacks, _Intercepts):
-        return stacks.pieces(lam)
     k = stacks[0][1].shape[2]
     logdet, a, b, c = 0.0, np.zeros((k, k)), np.zeros(k), 0.0
     for n, x, z, sum_y, sum_yy in stacks:
@@ -163,10 +164,10 @@ def _pieces(stacks: Sequence[tuple[np.ndarray, ...]] | _Intercepts, lam: np.ndar
     return logdet, a, b, c
 
 
-def _criterion(theta: np.ndarray, stacks: Sequence[tuple[np.ndarray, ...]] | _Intercepts,
-               q: int, dof: int) -> float:
-    """The profiled REML criterion (-2 log-likelihood with sigma^2 at its optimum)."""
-    logdet, a, b, c = _pieces(stacks, _lower(theta, q))
+def _criterion(theta: np.ndarray, pieces: Pieces, q: int, dof: int) -> float:
+    """The profiled REML criterion (-2 log-likelihood with sigma^2 at its optimum), from
+    ``pieces`` (``_pieces`` of the stacks, or ``_Intercepts.pieces``)."""
+    logdet, a, b, c = pieces(_lower(theta, q))
     sign, logdet_a = np.linalg.slogdet(a)
     if sign <= 0:
         return math.inf
@@ -198,15 +199,14 @@ def fit_reml(patterns: Sequence[Pattern], terms: Sequence[str] | None = None) ->
     if np.linalg.matrix_rank(xtx) < k:
         raise ValueError("the fixed effects cannot all be estimated: some combination of "
                          "terms has no observations")
-    stacks: Sequence[tuple[np.ndarray, ...]] | _Intercepts
     if q == 1 and all(np.all(p.z == 1.0) for p in patterns):
-        stacks = _Intercepts.of(patterns)
-        theta, minimum, converged = _minimise_intercept(stacks, dof)
+        pieces: Pieces = _Intercepts.of(patterns).pieces
+        theta, minimum, converged = _minimise_intercept(pieces, dof)
     else:
-        stacks = _stacks(patterns)
-        theta, minimum, converged = _minimise(stacks, q, dof)
+        pieces = functools.partial(_pieces, _stacks(patterns))
+        theta, minimum, converged = _minimise(pieces, q, dof)
     lam = _lower(theta, q)
-    logdet, a, b, c = _pieces(stacks, lam)
+    logdet, a, b, c = pieces(lam)
     beta = np.linalg.solve(a, b)
     sigma2 = (c - float(b @ beta)) / dof
     cov = sigma2 * np.linalg.inv(a)
@@ -229,16 +229,15 @@ def fit_reml(patterns: Sequence[Pattern], terms: Sequence[str] | None = None) ->
     )
 
 
-def _minimise(stacks: Sequence[tuple[np.ndarray, ...]], q: int,
-              dof: int) -> tuple[np.ndarray, float, bool]:
+def _minimise(pieces: Pieces, q: int, dof: int) -> tuple[np.ndarray, float, bool]:
     """The relative Cholesky factor at the criterion's minimum (BFGS, then a Nelder-Mead
     polish, as lme4 polishes with a derivative-free optimiser), the minimum, converged."""
     start = np.eye(q)[np.tril_indices(q)]
-    result = optimize.minimize(_criterion, start, args=(stacks, q, dof), method="BFGS",
+    result = optimize.minimize(_criterion, start, args=(pieces, q, dof), method="BFGS",
                                options={"gtol": 1e-8})
     # fatol relative to the criterion: on a million observations an absolute 1e-12 is below
     # its rounding error, and the polish would run to maxiter without gaining anything
-    polished = optimize.minimize(_criterion, result.x, args=(stacks, q, dof),
+    polished = optimize.minimize(_criterion, result.x, args=(pieces, q, dof),
                                  method="Nelder-Mead",
                                  options={"xatol": 1e-10,
                                           "fatol": 1e-12 * max(1.0, abs(float(result.fun))),
@@ -247,7 +246,7 @@ def _minimise(stacks: Sequence[tuple[np.ndarray, ...]], q: int,
     return best.x, float(best.fun), bool(result.success or polished.success)
 
 
-def _minimise_intercept(stacks: _Intercepts, dof: int) -> tuple[np.ndarray, float, bool]:
+def _minimise_intercept(pieces: Pieces, dof: int) -> tuple[np.ndarray, float, bool]:
     """The same for one random intercept: the criterion is a function of one number, the
     participant SD relative to the residual SD (even in it, so only >= 0 is searched), and
     Brent's bounded search finds its minimum in a few dozen evaluations. The bound grows
@@ -255,7 +254,7 @@ def _minimise_intercept(stacks: _Intercepts, dof: int) -> tuple[np.ndarray, floa
     upper = 10.0
     while True:
         result = optimize.minimize_scalar(
-            lambda t: _criterion(np.array([t]), stacks, 1, dof), bounds=(0.0, upper),
+            lambda t: _criterion(np.array([t]), pieces, 1, dof), bounds=(0.0, upper),
             method="bounded", options={"xatol": 1e-10, "maxiter": 500})
         if result.x < upper * (1 - 1e-6) or upper >= 1e6:
             return np.array([float(result.x)]), float(result.fun), bool(result.success)

@@ -34,6 +34,7 @@ coarser, to two significant figures.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -42,7 +43,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from stats.bootstrap import DEFAULT_RESAMPLES, percentile_ci, resample_totals
+from stats.bootstrap import DEFAULT_RESAMPLES, Resamples, percentile_ci, resample_totals
 from warehouse.cell_key import cell_key, perturbed_count
 from warehouse.connection import Database, Query, cached_query
 from warehouse.disclosure import (
@@ -283,12 +284,10 @@ def _intervals(sums: np.ndarray, info: ScaleInfo, seed: int, resamples: int
                ) -> dict[str, Callable[[], tuple[float | None, float | None]]]:
     """Per ratio, its percentile bootstrap CI over resamples of the cohorts (``sums``: G x
     ``COLUMNS``), computed when asked; every ratio uses the same resamples (drawn once)."""
-    drawn: list = []
 
-    def resampled():
-        if not drawn:
-            drawn.append(resample_totals(sums, resamples, seed))
-        return drawn[0]
+    @functools.cache
+    def resampled() -> Resamples:
+        return resample_totals(sums, resamples, seed)
 
     def per_pair(t: np.ndarray) -> np.ndarray:
         return t[:, COST] / t[:, PAIRS]

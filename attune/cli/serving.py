@@ -31,17 +31,6 @@ HostOption = Annotated[str, typer.Option(
     "needs the variable); any other Host header gets 400.")]
 PortOption = Annotated[int, typer.Option(help="Port to listen on.")]
 SERVER_THREADS = 8  # requests one server process answers at once (waitress and each worker)
-
-
-def query_threads(workers: int, cores: int | None = None) -> int:
-    """DuckDB threads per server process: the cores shared out among the workers (at least
-    one each). A dashboard query reads a few thousand summary rows, so under load many
-    queries side by side use the cores better than one query split across them, and N
-    processes that each split every query over all the cores only contend for them."""
-    from warehouse.connection import DEFAULT_THREADS
-
-    cores = cores or os.cpu_count() or 1
-    return max(1, min(DEFAULT_THREADS, cores // workers))
 WorkersOption = Annotated[int, typer.Option(
     "--workers", min=1,
     help="Server processes on this port. 1: one waitress process; more: gunicorn starts "
@@ -62,6 +51,17 @@ def _ensure_demo_database(database: Path) -> None:
         f"Loaded {totals['rows_loaded']:,} rows; {totals['rows_quarantined']:,} deliberately "
         "invalid demo rows are in the quarantine."
     )
+
+
+def query_threads(workers: int, cores: int | None = None) -> int:
+    """DuckDB threads per server process: the cores shared out among the workers (at least
+    one each). A dashboard query reads a few thousand summary rows, so under load many
+    queries side by side use the cores better than one query split across them, and N
+    processes that each split every query over all the cores only contend for them."""
+    from warehouse.connection import DEFAULT_THREADS
+
+    cores = cores or os.cpu_count() or 1
+    return max(1, min(DEFAULT_THREADS, cores // workers))
 
 
 def _serve(database: Path, host: str, port: int, login_required: bool,
