@@ -263,7 +263,7 @@ def build_model(app_ctx, state) -> Chart:
     records = model_records(result, dims)
     shown = [g for g in result["groups"] if not g["suppressed"]]
     fig = make_subplots(rows=len(shown), shared_xaxes=True,
-                        vertical_spacing=0.12 if len(shown) > 1 else 0.0,
+                        vertical_spacing=0.16 if len(shown) > 1 else 0.0,
                         subplot_titles=tuple(_group_name(dims, g) for g in shown) if dims else ())
     for row, group in enumerate(shown, start=1):
         name = _group_name(dims, group)
@@ -292,9 +292,10 @@ def build_model(app_ctx, state) -> Chart:
                               "%{customdata[2]:,}<extra></extra>",
             ), row=row, col=1)
         fig.add_hline(y=0, line_color="#777", line_width=1, row=row, col=1)
-    fig.update_xaxes(type="category")
-    fig.update_yaxes(title="Change (improvement +)")
-    figure_layout(fig, height=220 + 200 * len(shown))
+    # Every panel names its waves: on a phone the panels are read one screen at a time.
+    fig.update_xaxes(type="category", showticklabels=True)
+    fig.update_yaxes(title="Change<br>(improvement +)")
+    figure_layout(fig, height=220 + 230 * len(shown))
     last = shown[0]["waves"][-1]["wave"]
     pairs = sum((next((c["n_pairs"] for c in g["completers"] if c["wave"] == last), 0) or 0)
                 for g in shown)

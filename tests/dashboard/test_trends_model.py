@@ -107,3 +107,11 @@ def test_trend_lines_of_a_pooled_lake_grouped_by_provider_each_have_their_own_co
         assert set(colours) == {"north", "south"}, build
         assert len(set(colours.values())) == 2 and set(colours.values()) <= set(
             OKABE_ITO.values())
+
+
+def test_every_panel_of_a_split_model_chart_names_its_waves(demo_db):
+    app_ctx = create_app(demo_db, login_required=False).attune
+    chart = trends.build_model(app_ctx, {**STATE, "by": "format"})
+    x_axes = [value for key, value in chart.figure.layout.items() if key.startswith("xaxis")]
+    assert len(x_axes) >= 2
+    assert all(axis.get("showticklabels", True) for axis in x_axes)
