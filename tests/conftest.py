@@ -140,12 +140,13 @@ TinyDbFactory = Callable[..., Path]
 
 @pytest.fixture(scope="session")
 def tiny_db_factory(tmp_path_factory) -> TinyDbFactory:
-    """``make(groups, followup=False)``: a new database from ``tests.support.build_tiny_db``
-    in a fresh folder; usable from fixtures of any scope."""
+    """``make(groups, followup=False, shift=None)``: a new database from
+    ``tests.support.build_tiny_db`` in a fresh folder; usable from fixtures of any scope."""
 
-    def make(groups: dict[tuple[str, str], int], *, followup: bool = False) -> Path:
+    def make(groups: dict[tuple[str, str], int], *, followup: bool = False,
+             shift: dict[tuple[str, str], tuple[float, float]] | None = None) -> Path:
         return build_tiny_db(tmp_path_factory.mktemp("tiny") / "tiny.duckdb", groups,
-                             followup=followup)
+                             followup=followup, shift=shift)
 
     return make
 

@@ -120,14 +120,17 @@ INSERT_QUARANTINED_ROW = (
 
 
 def build_tiny_db(path: Path, groups: dict[tuple[str, str], int], *,
-                  followup: bool = False) -> Path:
+                  followup: bool = False,
+                  shift: dict[tuple[str, str], tuple[float, float]] | None = None) -> Path:
     """A database with one scale (CONF, 1-5, 2 items, reliability 0.8) and, per
     (audience, program format) group, ``n`` participants answering pre and post.
 
     Formats sorted give programmes P0, P1, ... in cohorts C0, C1, ...; even-numbered cohorts
     belong to sponsor SP1 and have supervision, odd ones to SP2. Each participant i scores
     pre = 2 + (i % 5) * 0.25 and post = pre + 0.5 + (i % 3) * 0.25, so every statistic is
-    known in closed form. One quarantined row (wave 'mid') comes with the run.
+    known in closed form. ``shift`` moves a group's scores to pre + offset and its change
+    times gain (``{group: (offset, gain)}``), so that two groups' means lie apart. One
+    quarantined row (wave 'mid') comes with the run.
     """
     con = duckdb.connect(str(path))
     ensure_schema(con)
@@ -142,10 +145,11 @@ def build_tiny_db(path: Path, groups: dict[tuple[str, str], int], *,
     waves = [("pre", 0), ("post", 1)] + ([("followup_3m", 2)] if followup else [])
     for (audience, f), n in groups.items():
         k = formats.index(f)
+        offset, gain = (shift or {}).get((audience, f), (0.0, 1.0))
         for i in range(n):
             pid = f"{audience}-{f}-{i}"
-            pre = 2 + (i % 5) * 0.25
-            post = pre + 0.5 + (i % 3) * 0.25
+            pre = 2 + offset + (i % 5) * 0.25
+            post = pre + gain * (0.5 + (i % 3) * 0.25)
             values = {"pre": pre, "post": post, "followup_3m": post}
             for wave, pos in waves:
                 score = values[wave]
