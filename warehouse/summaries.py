@@ -39,6 +39,9 @@ HIST_BIN_WIDTH = 0.5  # scale points; edges at +-0.25 give every bin the same nu
 # and improvement of schemas/views.sql, as in pair_cube.
 POST_CHANGE_SQL = ("CASE WHEN is_matched_pair(0, {post}, ps.s0, ps.s{post}) "
                    "THEN improvement(ps.s0, ps.s{post}, m.higher_is_better) END")
+# memory.person with its integer key, the table's rowid (sql/person.sql), as pidx.
+SQL_PERSON_KEYED = ("CREATE OR REPLACE VIEW memory.person_keyed AS "
+                    "SELECT rowid::INTEGER AS pidx, * FROM memory.person")
 # Whether person_waves holds one row per person (no two responses of a person at one wave).
 SQL_SAME_COUNT = ("SELECT (SELECT count(*) FROM memory.person_waves) = "
                   "(SELECT count(*) FROM memory.person)")
@@ -144,6 +147,7 @@ def build_summaries(
         )
     record_key = RECORD_KEY_SQL.format(identity="g.participant_id || ':' || g.cohort_id")
     con.execute(statement("person").format(record_key=record_key), [disclosure_key])
+    con.execute(SQL_PERSON_KEYED)
     scale_ids = list(scales)  # the sx order of scale_meta; ids are checked identifiers
     con.execute(statement("response_scores").format(score_cols=", ".join(
         f"r.{quote_identifier('score_' + scale_id)} AS x{sx}"
@@ -172,6 +176,7 @@ def build_summaries(
     if not changes_only:
         _build_the_rest(con, positions, code, pairs)
     for scratch in ("VIEW memory.person_scale", "TABLE memory.person_waves",
+                    "VIEW memory.person_keyed",
                     "TABLE memory.person", "TABLE IF EXISTS memory.pair_bins"):
         con.execute(f"DROP {scratch}")
     return scales

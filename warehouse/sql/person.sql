@@ -1,8 +1,9 @@
 -- One row per participant and cohort: the mask of waves answered and the record key of
 -- disclosure control ({record_key}: a keyed hash of participant and cohort, the key being the
 -- one parameter; see warehouse/cell_key.py). The person's integer key is the table's rowid
--- (unique, as the table is never changed): numbering the rows with row_number() would be a
--- single-threaded pass costing a tenth of the start-up at 10M responses. Audiences and scores
+-- (unique, as the table is never changed), named pidx by the view memory.person_keyed
+-- (warehouse/summaries.py): numbering the rows with row_number() would be a single-threaded
+-- pass costing a tenth of the start-up at 10M responses. Audiences and scores
 -- come through memory.response_scores into memory.person_waves.
 CREATE OR REPLACE TABLE memory.person AS
 SELECT g.*, d.cidx, {record_key} AS rkey

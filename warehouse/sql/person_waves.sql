@@ -7,5 +7,5 @@
 -- warehouse/summaries.py counts the rows and otherwise builds person_waves_grouped.sql.
 CREATE OR REPLACE TABLE memory.person_waves AS
 SELECT p.pidx, p.cidx, p.rkey, p.mask, {a_cols}, {x_cols}
-FROM (SELECT rowid::INTEGER AS pidx, * FROM memory.person) AS p
+FROM memory.person_keyed AS p
 {joins}

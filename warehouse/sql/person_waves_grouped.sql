@@ -8,4 +8,4 @@ FROM (
     SELECT pidx, {a_cols}, {x_cols}
     FROM memory.response_scores
     GROUP BY pidx
-) AS g JOIN (SELECT rowid::INTEGER AS pidx, * FROM memory.person) AS p USING (pidx)
+) AS g JOIN memory.person_keyed AS p USING (pidx)
