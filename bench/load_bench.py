@@ -272,13 +272,13 @@ def run(workers: int = 1, think: tuple[float, float] = THINK_SECONDS) -> dict:
         # Warm the server's one-off summary build so the run measures filter changes.
         users[0].post(_payload(pages["overview"][0], _random_state(random.Random(0), options)))
         reading = _phase(users, pages, options, SECONDS, think, seed=1)
-        cpu_before, started = _cpu_seconds(server.pid), time.monotonic()
+        cpu_before = _cpu_seconds(server.pid)
         capacity = _phase(users, pages, options, CAPACITY_SECONDS, (0.0, 0.0), seed=2) \
             if CAPACITY_SECONDS > 0 else None
-        cpu_after, elapsed = _cpu_seconds(server.pid), time.monotonic() - started
+        cpu_after = _cpu_seconds(server.pid)
         # How many cores the server kept busy at saturation: what more processes can add.
-        cores_busy = round((cpu_after - cpu_before) / elapsed, 2) \
-            if capacity and cpu_before is not None and cpu_after is not None else None
+        cores_busy = round((cpu_after - cpu_before) / capacity["seconds"], 2) \
+            if capacity and None not in (cpu_before, cpu_after) else None
         server_peak_mib = _peak_rss_mib(server.pid)
     finally:
         server.terminate()
@@ -308,7 +308,6 @@ def run_workers() -> dict:
     second at saturation) as a ratio, and each one's p95 at that pace."""
     one = run(1, BRISK_SECONDS)
     two = run(2, BRISK_SECONDS)
-    busy = one["capacity_server_cores_busy"]
     return {
         "one_worker": one, "two_workers": two,
         "capacity_ratio": (two["capacity_page_updates_per_second"]
@@ -318,7 +317,7 @@ def run_workers() -> dict:
         # most of them busy already (DuckDB computes outside the interpreter lock), so the
         # ratio's ceiling is near cores / one_worker_cores_busy.
         "cores": os.cpu_count(),
-        "one_worker_cores_busy": busy,
+        "one_worker_cores_busy": one["capacity_server_cores_busy"],
         "brisk_p95_ms_two_workers": two["p95_ms"],
         "target_brisk_p95_ms": BRISK_TARGET_P95_MS,
     }
