@@ -9,6 +9,8 @@ pre->post change of those scored at post (``baseline_cube``); respondents per wa
 (``people_cube``); the wave model's sums per pattern of scored waves (``model_cube``); and
 one row per cohort (``cohort_dim``). A filter change then reads a few
 thousand summary rows instead of the 1M-row ``paired_scores`` view (see ``bench/``).
+Their scale, wave and audience columns are ENUM codes (``sql/codes.sql``): every chart
+filters and groups by them, several times faster than by strings.
 
 What a matched pair, an improvement and a cohort's quarter are comes from the macros of
 ``schemas/views.sql``, created here from that file: the researchers' views and these
@@ -145,6 +147,7 @@ def build_summaries(
               info.threshold if info.threshold is not None else float("inf")]
              for sx, info in enumerate(scales.values())],
         )
+    con.execute(statement("codes"))
     record_key = RECORD_KEY_SQL.format(identity="g.participant_id || ':' || g.cohort_id")
     con.execute(statement("person").format(record_key=record_key), [disclosure_key])
     con.execute(SQL_PERSON_KEYED)
