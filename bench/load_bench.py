@@ -278,7 +278,7 @@ def run(workers: int = 1, think: tuple[float, float] = THINK_SECONDS) -> dict:
             if CAPACITY_SECONDS > 0 else None
         cpu_after = _cpu_seconds(server.pid)
         # The server's CPU time at saturation, as cores kept busy and per page update: CPU
-        # spent, which is not all useful work (threads of one process also contend).
+        # spent, which need not all be useful work (run_workers compares one process with two).
         cpu = cpu_after - cpu_before if capacity and None not in (cpu_before, cpu_after) \
             else None
         cores_busy = round(cpu / capacity["seconds"], 2) if cpu is not None else None

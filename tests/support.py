@@ -69,8 +69,9 @@ def wait_until(condition: Callable[[], T], *, timeout: float, interval: float = 
 
 
 def differences(got, want, *, rel: float = 1e-12, path: str = "") -> list[str]:
-    """Where two JSON-like results differ, floats compared to ``rel``: DuckDB sums doubles
-    in parallel, so the same statistic from two queries may differ in its last digits."""
+    """Where two JSON-like results differ, floats compared to ``rel`` (relative, and
+    absolute near zero): DuckDB sums doubles in parallel, so the same statistic from two
+    queries may differ in its last digits."""
     if isinstance(want, float) and isinstance(got, (int, float)) and not isinstance(got, bool):
         close = math.isclose(got, want, rel_tol=rel, abs_tol=rel)
         return [] if close else [f"{path or '.'}: {got!r} != {want!r}"]
@@ -80,7 +81,7 @@ def differences(got, want, *, rel: float = 1e-12, path: str = "") -> list[str]:
         return [d for key in want for d in differences(got[key], want[key], rel=rel,
                                                        path=f"{path}.{key}")]
     if isinstance(want, list) and isinstance(got, list) and len(got) == len(want):
-        return [d for i, (g, w) in enumerate(zip(got, want))
+        return [d for i, (g, w) in enumerate(zip(got, want, strict=True))
                 for d in differences(g, w, rel=rel, path=f"{path}[{i}]")]
     return [] if got == want else [f"{path or '.'}: {got!r} != {want!r}"]
 

@@ -5,7 +5,8 @@
 -- the macros of schemas/views.sql, as in the paired_scores view. k: the sum of the members'
 -- record keys (disclosure control, warehouse/cell_key.py). One pass over the people gives
 -- both pair_cube (these rows summed over the bins) and hist_cube (their counts per bin).
-SELECT ps.sx, '{wf}'::wave_code AS wave_from, '{wt}'::wave_code AS wave_to, ps.cidx, ps.a{i} AS audience,
+SELECT ps.sx, '{wf}'::wave_code AS wave_from, '{wt}'::wave_code AS wave_to, ps.cidx,
+       ps.a{i} AS audience,
        (floor((improvement(s{i}, s{j}, m.higher_is_better) + {half} + 1e-9) / {width})
         * {width}) AS bin,
        count(*)::BIGINT AS n, sum(ps.rkey)::BIGINT AS k,
